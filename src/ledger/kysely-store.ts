@@ -1,0 +1,32 @@
+/**
+ * A Store assembled from a Kysely instance: what each backend folder hands over after opening its
+ * driver. Migrations run here, at start, under Kysely's migration lock (safe with many replicas).
+ */
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely';
+import { TollgateError } from '../domain/errors.ts';
+import type { Store, StoreCapabilities } from './contract.ts';
+import { KyselyDirectory } from './kysely-directory.ts';
+import { KyselyLedger } from './kysely-ledger.ts';
+import type { MigrationDialect } from './migrations.ts';
+import { migrationProvider } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+export async function migrate(db: Kysely<Database>, dialect: MigrationDialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new TollgateError('unavailable', `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilities, location: string, close: () => Promise<void>): Store {
+  return {
+    directory: new KyselyDirectory(db),
+    ledger: new KyselyLedger(db, capabilities),
+    capabilities,
+    location,
+    close,
+  };
+}

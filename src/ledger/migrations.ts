@@ -1,0 +1,142 @@
+/**
+ * Schema migrations, portable across SQLite and PostgreSQL through Kysely's schema builder.
+ * Append new migrations; never edit one that has shipped.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql } from 'kysely';
+
+/** How the auto-increment primary key of the audit log is spelled; the only dialect difference. */
+export interface MigrationDialect {
+  autoIncrementId: 'integer-autoincrement' | 'bigserial';
+}
+
+function migrations(dialect: MigrationDialect): Record<string, Migration> {
+  return {
+    '0001_foundation': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('scopes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('parent_id', 'text', (c) => c.references('scopes.id'))
+          .addColumn('tier', 'text', (c) => c.notNull())
+          .addColumn('slug', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('path', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('archived_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('scopes_parent').on('scopes').column('parent_id').execute();
+
+        await db.schema
+          .createTable('keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('display', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('scope_id', 'text', (c) => c.notNull().references('scopes.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('keys_scope').on('keys').column('scope_id').execute();
+
+        await db.schema
+          .createTable('events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('ended_at', 'bigint', (c) => c.notNull())
+          .addColumn('org_id', 'text', (c) => c.notNull())
+          .addColumn('org_name', 'text', (c) => c.notNull())
+          .addColumn('team_id', 'text', (c) => c.notNull())
+          .addColumn('team_name', 'text', (c) => c.notNull())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('project_name', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('agent_name', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('requested_model', 'text', (c) => c.notNull())
+          .addColumn('served_model', 'text', (c) => c.notNull())
+          .addColumn('route', 'text', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('error_code', 'text')
+          .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_5m_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_1h_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('reasoning_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('requests', 'bigint', (c) => c.notNull())
+          .addColumn('list_cost_nano', 'bigint', (c) => c.notNull())
+          .addColumn('effective_cost_nano', 'bigint', (c) => c.notNull())
+          .addColumn('price_source', 'text', (c) => c.notNull())
+          .addColumn('latency_ms', 'integer', (c) => c.notNull())
+          .addColumn('stream', 'smallint', (c) => c.notNull())
+          .addColumn('estimated', 'smallint', (c) => c.notNull())
+          .addColumn('trace_id', 'text')
+          .addColumn('customer', 'text')
+          .addColumn('tags', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_started').on('events').column('started_at').execute();
+        await db.schema.createIndex('events_agent_started').on('events').columns(['agent_id', 'started_at']).execute();
+        await db.schema.createIndex('events_trace').on('events').column('trace_id').execute();
+
+        await db.schema
+          .createTable('rollup_hourly')
+          .addColumn('hour', 'bigint', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('org_id', 'text', (c) => c.notNull())
+          .addColumn('team_id', 'text', (c) => c.notNull())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('calls', 'bigint', (c) => c.notNull())
+          .addColumn('errors', 'bigint', (c) => c.notNull())
+          .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_5m_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_1h_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('reasoning_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('requests', 'bigint', (c) => c.notNull())
+          .addColumn('list_cost_nano', 'bigint', (c) => c.notNull())
+          .addColumn('effective_cost_nano', 'bigint', (c) => c.notNull())
+          .addColumn('estimated_calls', 'bigint', (c) => c.notNull())
+          .addColumn('unpriced_calls', 'bigint', (c) => c.notNull())
+          .addColumn('latency_ms_sum', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rollup_hourly_pk', ['hour', 'agent_id', 'provider', 'model'])
+          .execute();
+        // Reports group by a tier within a time range: lead with the tier id so a team's month is one range scan.
+        await db.schema.createIndex('rollup_team_hour').on('rollup_hourly').columns(['team_id', 'hour']).execute();
+        await db.schema.createIndex('rollup_project_hour').on('rollup_hourly').columns(['project_id', 'hour']).execute();
+        await db.schema.createIndex('rollup_org_hour').on('rollup_hourly').columns(['org_id', 'hour']).execute();
+
+        const audit = db.schema.createTable('audit_log');
+        await (dialect.autoIncrementId === 'bigserial'
+          ? audit.addColumn('id', 'bigserial', (c) => c.primaryKey())
+          : audit.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        )
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('before', 'text')
+          .addColumn('after', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await sql`insert into meta (key, value) values ('directory_version', '1')`.execute(db);
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}

@@ -1,0 +1,49 @@
+/**
+ * PostgreSQL through pg's Pool. int8 is parsed to bigint (pg's default is a string); SUM over
+ * bigint is numeric and arrives as a string, which the shared code converts with BigInt().
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Store } from '../contract.ts';
+import { assembleStore, migrate } from '../kysely-store.ts';
+import type { Database } from '../schema.ts';
+
+export const POSTGRES_CAPABILITIES = {
+  // The wire protocol counts parameters in an Int16.
+  maxBindParameters: 65_535,
+  dialect: 'postgres',
+} as const;
+
+const INT8_OID = 20;
+
+export async function openPostgresStore(url: string, opts: { schema?: string; max?: number } = {}): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+    // A schema per test run or tenant, when asked; the default is the connection's search_path.
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  pool.on('error', () => {
+    // Idle clients can be dropped by the server (restart, idle timeout); the pool replaces them.
+  });
+  if (opts.schema) {
+    await pool.query(`create schema if not exists "${opts.schema.replace(/"/g, '""')}"`);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, { autoIncrementId: 'bigserial' });
+  return assembleStore(db, POSTGRES_CAPABILITIES, redact(url), () => db.destroy());
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}

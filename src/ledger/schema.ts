@@ -1,0 +1,119 @@
+/**
+ * Table shapes as Kysely sees them. Integers that can grow (tokens, nano-USD, epoch ms) are BIGINT
+ * in SQL and bigint when read (pg parses int8 to bigint, better-sqlite3 runs in safe-integer mode);
+ * writes accept number or bigint.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+export type BigInt64 = ColumnType<bigint, bigint | number, bigint | number>;
+/** 0/1 flag; SQLite has no boolean and the shared code stays portable. */
+export type Flag = ColumnType<bigint, number, number>;
+
+export interface ScopesTable {
+  id: string;
+  parent_id: string | null;
+  tier: string;
+  slug: string;
+  name: string;
+  path: string;
+  created_at: BigInt64;
+  archived_at: BigInt64 | null;
+}
+
+export interface KeysTable {
+  id: string;
+  hash: string;
+  display: string;
+  kind: string;
+  scope_id: string;
+  name: string;
+  state: string;
+  created_at: BigInt64;
+  expires_at: BigInt64 | null;
+  revoked_at: BigInt64 | null;
+}
+
+export interface EventsTable {
+  id: string;
+  started_at: BigInt64;
+  ended_at: BigInt64;
+  org_id: string;
+  org_name: string;
+  team_id: string;
+  team_name: string;
+  project_id: string;
+  project_name: string;
+  agent_id: string;
+  agent_name: string;
+  key_id: string | null;
+  provider: string;
+  requested_model: string;
+  served_model: string;
+  route: string;
+  status: number;
+  error_code: string | null;
+  input_tokens: BigInt64;
+  cache_read_tokens: BigInt64;
+  cache_write_5m_tokens: BigInt64;
+  cache_write_1h_tokens: BigInt64;
+  output_tokens: BigInt64;
+  reasoning_tokens: BigInt64;
+  requests: BigInt64;
+  list_cost_nano: BigInt64;
+  effective_cost_nano: BigInt64;
+  price_source: string;
+  latency_ms: number;
+  stream: Flag;
+  estimated: Flag;
+  trace_id: string | null;
+  customer: string | null;
+  tags: string;
+}
+
+export interface RollupHourlyTable {
+  hour: BigInt64;
+  agent_id: string;
+  provider: string;
+  model: string;
+  org_id: string;
+  team_id: string;
+  project_id: string;
+  calls: BigInt64;
+  errors: BigInt64;
+  input_tokens: BigInt64;
+  cache_read_tokens: BigInt64;
+  cache_write_5m_tokens: BigInt64;
+  cache_write_1h_tokens: BigInt64;
+  output_tokens: BigInt64;
+  reasoning_tokens: BigInt64;
+  requests: BigInt64;
+  list_cost_nano: BigInt64;
+  effective_cost_nano: BigInt64;
+  estimated_calls: BigInt64;
+  unpriced_calls: BigInt64;
+  latency_ms_sum: BigInt64;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: BigInt64;
+  actor: string;
+  action: string;
+  target: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  scopes: ScopesTable;
+  keys: KeysTable;
+  events: EventsTable;
+  rollup_hourly: RollupHourlyTable;
+  audit_log: AuditLogTable;
+  meta: MetaTable;
+}

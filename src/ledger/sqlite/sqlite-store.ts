@@ -1,0 +1,31 @@
+/**
+ * The embedded default: one SQLite file in WAL mode via better-sqlite3 (12.x; 13 needs Node 22).
+ * Safe-integer mode makes every INTEGER come back as bigint, so sums of nano-USD never touch floats.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Store } from '../contract.ts';
+import { assembleStore, migrate } from '../kysely-store.ts';
+import type { Database } from '../schema.ts';
+
+export const SQLITE_CAPABILITIES = {
+  // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since 3.32.
+  maxBindParameters: 32_766,
+  dialect: 'sqlite',
+} as const;
+
+export async function openSqliteStore(file: string): Promise<Store> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Sqlite(file);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode survives a process crash (what guarantee 3 is about); only power loss can drop the tail.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.defaultSafeIntegers(true);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db, { autoIncrementId: 'integer-autoincrement' });
+  return assembleStore(db, SQLITE_CAPABILITIES, file, () => db.destroy());
+}

@@ -1,0 +1,297 @@
+/**
+ * The storage contract, run against every backend: each backend's test file is a few lines that
+ * call `runStoreContract` with a way to open a fresh store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TollgateError } from '../../src/domain/errors.ts';
+import { usage } from '../../src/domain/usage.ts';
+import { generateKeySecret, newKeyId } from '../../src/domain/virtual-key.ts';
+import type { LedgerEvent, Store } from '../../src/ledger/contract.ts';
+import { chainOf, makeEvent } from '../support/events.ts';
+
+export interface ContractOptions {
+  name: string;
+  /** Opens a fresh, empty store. Called once per suite. */
+  open: () => Promise<Store>;
+  /** Cleans up after the suite (drop schema, delete file). */
+  dispose?: () => Promise<void>;
+  /** Whether to run the 1M-row exact-sum test (slow on a remote database). */
+  millionRows?: boolean;
+}
+
+const OCT = Date.UTC(2026, 9, 1);
+const NOV = Date.UTC(2026, 10, 1);
+
+export function runStoreContract(opts: ContractOptions): void {
+  describe(`store contract: ${opts.name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await opts.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await opts.dispose?.();
+    });
+
+    describe('scopes', () => {
+      it('creates the missing tiers of a path and says which', async () => {
+        const first = await store.directory.ensureScope('acme/support/helpdesk/triage-bot', { create: true, actor: 'test' });
+        expect(first.created).toEqual(['acme', 'acme/support', 'acme/support/helpdesk', 'acme/support/helpdesk/triage-bot']);
+        expect(first.nodes.map((n) => n.tier)).toEqual(['org', 'team', 'project', 'agent']);
+        expect(first.nodes[3]?.parentId).toBe(first.nodes[2]?.id);
+
+        const again = await store.directory.ensureScope('acme/support/helpdesk/triage-bot', { create: true, actor: 'test' });
+        expect(again.created).toEqual([]);
+        expect(again.nodes.map((n) => n.id)).toEqual(first.nodes.map((n) => n.id));
+
+        const sibling = await store.directory.ensureScope('acme/support/helpdesk/summariser', { create: true, actor: 'test' });
+        expect(sibling.created).toEqual(['acme/support/helpdesk/summariser']);
+      });
+
+      it('refuses to create when told not to, and rejects malformed paths', async () => {
+        await expect(store.directory.ensureScope('acme/sales/crm/bot', { create: false, actor: 'test' })).rejects.toMatchObject({ code: 'not_found' });
+        expect(await store.directory.getScope('acme/sales')).toBeNull();
+        for (const bad of ['', 'Acme/x', 'a/b/c/d/e', 'acme//x', 'acme/ space', 'acme/-x']) {
+          await expect(store.directory.ensureScope(bad, { create: true, actor: 'test' })).rejects.toBeInstanceOf(TollgateError);
+        }
+      });
+
+      it('lists a subtree in path order without matching look-alike prefixes', async () => {
+        await store.directory.ensureScope('acme/support_x/p/a', { create: true, actor: 'test' });
+        const under = await store.directory.listScopes({ under: 'acme/support' });
+        expect(under.map((n) => n.path)).toEqual([
+          'acme/support',
+          'acme/support/helpdesk',
+          'acme/support/helpdesk/summariser',
+          'acme/support/helpdesk/triage-bot',
+        ]);
+      });
+
+      it('renames a node and moves the paths beneath it, keeping ids', async () => {
+        await store.directory.ensureScope('globex/ops/billing/bot-1', { create: true, actor: 'test' });
+        const before = await store.directory.getScope('globex/ops/billing/bot-1');
+        const renamed = await store.directory.renameScope('globex/ops', { slug: 'operations', name: 'Operations' }, 'alice');
+        expect(renamed.path).toBe('globex/operations');
+        expect(renamed.name).toBe('Operations');
+        const after = await store.directory.getScope('globex/operations/billing/bot-1');
+        expect(after?.id).toBe(before?.id);
+        expect(await store.directory.getScope('globex/ops/billing/bot-1')).toBeNull();
+        await store.directory.ensureScope('globex/infra', { create: true, actor: 'test' });
+        await expect(store.directory.renameScope('globex/infra', { slug: 'operations' }, 'alice')).rejects.toMatchObject({ code: 'conflict' });
+        const audit = await store.directory.audit({ target: 'globex/ops' });
+        expect(audit[0]).toMatchObject({ action: 'scope.rename', actor: 'alice', before: { path: 'globex/ops' }, after: { path: 'globex/operations' } });
+      });
+
+      it('archives a subtree, hides it from lists, and refuses new keys there', async () => {
+        await store.directory.ensureScope('initech/tps/reports/bot', { create: true, actor: 'test' });
+        const agent = await store.directory.getScope('initech/tps/reports/bot');
+        expect(await store.directory.archiveScope('initech/tps', 'bob')).toBe(3);
+        expect((await store.directory.listScopes({ under: 'initech' })).map((n) => n.path)).toEqual(['initech']);
+        expect((await store.directory.listScopes({ under: 'initech', includeArchived: true })).length).toBe(4);
+        const s = generateKeySecret();
+        await expect(
+          store.directory.insertKey({ id: newKeyId(), hash: s.hash, display: s.display, kind: 'agent', scopeId: agent!.id, name: 'k', expiresAt: null }, 'bob'),
+        ).rejects.toMatchObject({ code: 'scope_archived' });
+        await expect(store.directory.ensureScope('initech/tps/reports/bot2', { create: true, actor: 'bob' })).rejects.toMatchObject({ code: 'scope_archived' });
+      });
+    });
+
+    describe('keys', () => {
+      it('stores only the hash and resolves the whole chain from it', async () => {
+        const { nodes } = await store.directory.ensureScope('acme/support/helpdesk/triage-bot', { create: true, actor: 'test' });
+        const agent = nodes[3]!;
+        const s = generateKeySecret();
+        const v0 = await store.directory.version();
+        const rec = await store.directory.insertKey({ id: newKeyId(), hash: s.hash, display: s.display, kind: 'agent', scopeId: agent.id, name: 'prod', expiresAt: null }, 'test');
+        expect(rec).toMatchObject({ state: 'active', scopePath: 'acme/support/helpdesk/triage-bot', display: s.display });
+        expect(await store.directory.version()).toBeGreaterThan(v0);
+
+        const found = await store.directory.findKeyByHash(s.hash);
+        expect(found?.chain).toEqual({
+          orgId: nodes[0]!.id,
+          orgName: 'acme',
+          teamId: nodes[1]!.id,
+          teamName: 'support',
+          projectId: nodes[2]!.id,
+          projectName: 'helpdesk',
+          agentId: agent.id,
+          agentName: 'triage-bot',
+        });
+        expect(found?.scopeArchived).toBe(false);
+        expect(await store.directory.findKeyByHash(generateKeySecret().hash)).toBeNull();
+        expect((await store.directory.loadKeys()).some((k) => k.id === rec.id && k.chain?.agentId === agent.id)).toBe(true);
+        expect(JSON.stringify(await store.directory.audit({ limit: 1000 }))).not.toContain(s.secret);
+      });
+
+      it('refuses an agent key on a non-agent scope', async () => {
+        const team = await store.directory.getScope('acme/support');
+        const s = generateKeySecret();
+        await expect(
+          store.directory.insertKey({ id: newKeyId(), hash: s.hash, display: s.display, kind: 'agent', scopeId: team!.id, name: 'x', expiresAt: null }, 'test'),
+        ).rejects.toMatchObject({ code: 'invalid_request' });
+      });
+
+      it('suspends, re-activates and revokes (finally), found by id or display prefix', async () => {
+        const agent = await store.directory.getScope('acme/support/helpdesk/summariser');
+        const s = generateKeySecret();
+        const id = newKeyId();
+        await store.directory.insertKey({ id, hash: s.hash, display: s.display, kind: 'agent', scopeId: agent!.id, name: 'tmp', expiresAt: Date.now() + 86_400_000 }, 'test');
+        expect((await store.directory.setKeyState(s.display.slice(0, 9), 'suspended', 'carol')).state).toBe('suspended');
+        expect((await store.directory.findKeyByHash(s.hash))?.state).toBe('suspended');
+        expect((await store.directory.setKeyState(id, 'active', 'carol')).state).toBe('active');
+        const revoked = await store.directory.setKeyState(id, 'revoked', 'carol');
+        expect(revoked.state).toBe('revoked');
+        expect(revoked.revokedAt).not.toBeNull();
+        await expect(store.directory.setKeyState(id, 'active', 'carol')).rejects.toMatchObject({ code: 'conflict' });
+        expect((await store.directory.listKeys({ under: 'acme/support' })).some((k) => k.id === id)).toBe(false);
+        expect((await store.directory.listKeys({ under: 'acme/support', includeRevoked: true })).some((k) => k.id === id)).toBe(true);
+        expect((await store.directory.loadKeys()).some((k) => k.id === id)).toBe(false);
+        await expect(store.directory.setKeyState('key_doesnotexist', 'revoked', 'carol')).rejects.toMatchObject({ code: 'not_found' });
+        const actions = (await store.directory.audit({ target: id })).map((a) => a.action);
+        expect(actions).toEqual(['key.revoke', 'key.activate', 'key.suspend', 'key.create']);
+      });
+    });
+
+    describe('ledger', () => {
+      const a1 = chainOf('acme/support/helpdesk/triage-bot');
+      const a2 = chainOf('acme/support/helpdesk/summariser');
+      const b1 = chainOf('acme/eng/ci/review-bot');
+
+      it('records idempotently and keeps rollups equal to the events', async () => {
+        const events = [
+          makeEvent(a1, { startedAt: OCT + 3_600_000 + 5, listCostNano: 1_000n, effectiveCostNano: 800n }),
+          makeEvent(a1, { startedAt: OCT + 3_600_000 + 10, listCostNano: 2_000n, effectiveCostNano: 1_600n, status: 429, errorCode: 'rate_limited' }),
+          makeEvent(a2, { startedAt: OCT + 7_200_000, listCostNano: 3_000n, effectiveCostNano: 2_400n, estimated: true }),
+          makeEvent(b1, { startedAt: OCT + 86_400_000, servedModel: 'gpt-4o-2024-08-06', provider: 'openai', listCostNano: 4_000n, effectiveCostNano: 4_000n }),
+          makeEvent(b1, { startedAt: OCT + 86_400_000, servedModel: 'mystery-1', provider: 'vllm', listCostNano: 0n, effectiveCostNano: 0n, priceSource: 'unpriced' }),
+        ];
+        expect(await store.ledger.record(events)).toEqual({ inserted: 5, duplicates: 0 });
+        // Replaying the same batch (a retry after a lost acknowledgement) changes nothing.
+        expect(await store.ledger.record([...events, events[0]!])).toEqual({ inserted: 0, duplicates: 6 });
+
+        const byTeam = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'team' });
+        expect(byTeam.map((r) => [r.key, r.calls, r.listCostNano, r.effectiveCostNano])).toEqual([
+          [a1.teamId, 3, 6_000n, 4_800n],
+          [b1.teamId, 2, 4_000n, 4_000n],
+        ]);
+        const support = byTeam[0]!;
+        expect(support).toMatchObject({ errors: 1, estimatedCalls: 1, unpricedCalls: 0, inputTokens: 3000n, outputTokens: 600n });
+        expect(byTeam[1]).toMatchObject({ unpricedCalls: 1 });
+
+        const agents = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'agent', within: { tier: 'team', id: a1.teamId } });
+        // Equal spend: ties are broken by id, so the order is stable.
+        expect(agents.map((r) => [r.key, r.effectiveCostNano])).toEqual([
+          [a2.agentId, 2_400n],
+          [a1.agentId, 2_400n],
+        ]);
+        const models = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'model' });
+        expect(models.map((r) => r.key).sort()).toEqual(['claude-sonnet-4-5-20250929', 'gpt-4o-2024-08-06', 'mystery-1']);
+
+        const totals = await store.ledger.totals({ from: OCT, to: NOV });
+        expect(totals).toEqual({ calls: 5, listCostNano: 10_000n, effectiveCostNano: 8_800n });
+        // The rollups and the raw events agree.
+        expect(byTeam.reduce((s, r) => s + r.effectiveCostNano, 0n)).toBe(totals.effectiveCostNano);
+      });
+
+      it('keeps a batch atomic: a bad row stores nothing, rollups included', async () => {
+        const c = chainOf('atomic/t/p/a');
+        const good = makeEvent(c, { startedAt: OCT + 1, listCostNano: 5n, effectiveCostNano: 5n });
+        const bad = makeEvent(c, { startedAt: OCT + 2, provider: null as unknown as string });
+        await expect(store.ledger.record([good, bad])).rejects.toThrow();
+        expect((await store.ledger.totals({ within: { tier: 'org', id: c.orgId } })).calls).toBe(0);
+        expect(await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'org', within: { tier: 'org', id: c.orgId } })).toEqual([]);
+        expect(await store.ledger.record([good])).toEqual({ inserted: 1, duplicates: 0 });
+      });
+
+      it('records concurrent, overlapping batches exactly once', async () => {
+        const c = chainOf('race/t/p/a');
+        const events = Array.from({ length: 200 }, (_, i) => makeEvent(c, { startedAt: OCT + i * 60_000, listCostNano: BigInt(i + 1), effectiveCostNano: BigInt(i + 1) }));
+        const batches = Array.from({ length: 8 }, (_, k) => events.filter((_, i) => (i + k) % 3 !== 0));
+        const results = await Promise.all(batches.map((b) => store.ledger.record(b)));
+        expect(results.reduce((s, r) => s + r.inserted, 0)).toBe(200);
+        const expected = (200n * 201n) / 2n;
+        expect((await store.ledger.totals({ within: { tier: 'org', id: c.orgId } })).effectiveCostNano).toBe(expected);
+        const [row] = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'org', within: { tier: 'org', id: c.orgId } });
+        expect(row?.effectiveCostNano).toBe(expected);
+        expect(row?.calls).toBe(200);
+      });
+
+      it('sums beyond 2^53 exactly', async () => {
+        const c = chainOf('whale/t/p/a');
+        const big = 2n ** 60n + 7n; // ≈ $1.15 billion in nano-USD, odd on purpose
+        await store.ledger.record([
+          makeEvent(c, { startedAt: OCT + 1, listCostNano: big, effectiveCostNano: big }),
+          makeEvent(c, { startedAt: OCT + 2, listCostNano: 1n, effectiveCostNano: 3n }),
+        ]);
+        const t = await store.ledger.totals({ within: { tier: 'org', id: c.orgId } });
+        expect(t.listCostNano).toBe(big + 1n);
+        expect(t.effectiveCostNano).toBe(big + 3n);
+        const [r] = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'org', within: { tier: 'org', id: c.orgId } });
+        expect(r?.listCostNano).toBe(big + 1n);
+      });
+
+      it('pages raw events newest first with an opaque cursor, round-tripping every field', async () => {
+        const c = chainOf('pages/t/p/a');
+        const events: LedgerEvent[] = Array.from({ length: 25 }, (_, i) =>
+          makeEvent(c, {
+            startedAt: OCT + Math.floor(i / 2) * 1000, // pairs share a timestamp: the cursor must break ties by id
+            traceId: i % 5 === 0 ? 'trace-1' : null,
+            stream: i % 2 === 0,
+            tags: { customer: `cust-${i % 3}`, env: 'prod' },
+            usage: usage({ inputTokens: i, cacheReadTokens: 2, cacheWrite5mTokens: 3, cacheWrite1hTokens: 4, outputTokens: 10, reasoningTokens: 6 }),
+          }),
+        );
+        await store.ledger.record(events);
+        const seen: LedgerEvent[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 10; page++) {
+          const res = await store.ledger.events({ within: { tier: 'agent', id: c.agentId }, limit: 10, ...(cursor ? { cursor } : {}) });
+          seen.push(...res.rows);
+          if (!res.nextCursor) break;
+          cursor = res.nextCursor;
+        }
+        expect(seen.length).toBe(25);
+        expect(new Set(seen.map((e) => e.id)).size).toBe(25);
+        for (let i = 1; i < seen.length; i++) expect(seen[i - 1]!.startedAt).toBeGreaterThanOrEqual(seen[i]!.startedAt);
+        const byId = new Map(events.map((e) => [e.id, e]));
+        for (const e of seen) expect(e).toEqual(byId.get(e.id));
+        expect((await store.ledger.events({ traceId: 'trace-1' })).rows.length).toBe(5);
+        await expect(store.ledger.events({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'invalid_request' });
+      });
+
+      if (opts.millionRows !== false) {
+        it('sums 1,000,000 rows of an awkward price exactly', async () => {
+          // $0.0375 per million tokens = 37.5 nano-USD per token. Token counts vary per row but stay
+          // even, so every row's cost is an exact integer: tokens × 75 / 2.
+          const c = chainOf('million/t/p/a');
+          const N = 1_000_000;
+          const batch = 5_000;
+          let expected = 0n;
+          for (let start = 0; start < N; start += batch) {
+            const events: LedgerEvent[] = [];
+            for (let i = start; i < start + batch; i++) {
+              const tokens = 1000 + (i % 17) * 2;
+              const cost = (BigInt(tokens) * 75n) / 2n;
+              expected += cost;
+              events.push(makeEvent(c, { id: `m-${i}`, startedAt: OCT + (i % 720) * 3_600_000, usage: usage({ inputTokens: tokens }), listCostNano: cost, effectiveCostNano: cost }));
+            }
+            await store.ledger.record(events);
+          }
+          // Σ over i of (1000 + 2·(i mod 17)) × 37.5: 58823 full cycles of 17 plus 9 rows.
+          const cycles = BigInt(Math.floor(N / 17));
+          const rest = N % 17;
+          let handTokens = cycles * (17n * 1000n + 2n * 136n);
+          for (let r = 0; r < rest; r++) handTokens += BigInt(1000 + 2 * r);
+          const hand = (handTokens * 75n) / 2n;
+          expect(expected).toBe(hand);
+
+          const t = await store.ledger.totals({ within: { tier: 'org', id: c.orgId } });
+          expect(t.calls).toBe(N);
+          expect(t.listCostNano).toBe(hand);
+          const [r] = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'org', within: { tier: 'org', id: c.orgId } });
+          expect(r?.effectiveCostNano).toBe(hand);
+        }, 600_000);
+      }
+    });
+  });
+}

@@ -1,0 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
+import { runStoreContract } from './ledger-contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-'));
+
+runStoreContract({
+  name: 'sqlite',
+  open: () => openSqliteStore(join(dir, 'ledger.db')),
+  dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+});
