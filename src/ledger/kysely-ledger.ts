@@ -1,18 +1,42 @@
 /**
  * The Ledger over Kysely. Events are inserted idempotently (ON CONFLICT DO NOTHING RETURNING id),
- * and only the rows that were really inserted are folded into the hourly rollups, in the same
- * transaction: a retried batch can never count twice.
+ * and only the rows that were really inserted are folded into the hourly and daily rollups, in the
+ * same transaction: a retried batch can never count twice, and reports never scan raw events.
  */
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Tier } from '../domain/scope.ts';
 import type { EventQuery, GroupBy, Ledger, LedgerEvent, SpendQuery, SpendRow, StoreCapabilities } from './contract.ts';
 import type { Database, EventsTable, RollupHourlyTable } from './schema.ts';
 
 const HOUR_MS = 3_600_000;
-const EVENT_COLUMNS = 36;
-const ROLLUP_COLUMNS = 21;
+const DAY_MS = 86_400_000;
+/** Column order of an event row: the order parameters are bound in. */
+const EVENT_KEYS = [
+  'id', 'started_at', 'ended_at', 'org_id', 'org_name', 'team_id', 'team_name', 'project_id', 'project_name', 'agent_id', 'agent_name',
+  'key_id', 'provider', 'requested_model', 'served_model', 'route', 'status', 'error_code',
+  'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'requests',
+  'list_cost_nano', 'effective_cost_nano', 'price_source', 'latency_ms', 'stream', 'estimated', 'trace_id', 'customer', 'tags',
+] as const satisfies readonly (keyof EventsTable)[];
+
+/** Rollup columns that add up on conflict. */
+const ROLLUP_SUMS = [
+  'calls', 'errors', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens',
+  'requests', 'list_cost_nano', 'effective_cost_nano', 'estimated_calls', 'unpriced_calls', 'latency_ms_sum',
+] as const satisfies readonly (keyof RollupHourlyTable)[];
+/** Bind order of a rollup row; `bucket` is the `hour` or `day` column. */
+const ROLLUP_KEYS = ['bucket', 'agent_id', 'provider', 'model', 'org_id', 'team_id', 'project_id', ...ROLLUP_SUMS] as const;
+
+type EventRow = { [K in (typeof EVENT_KEYS)[number]]: string | number | bigint | null } & { id: string; started_at: number; status: number; price_source: string };
+type RollupRow = { [K in (typeof ROLLUP_KEYS)[number]]: string | number | bigint } & Record<(typeof ROLLUP_SUMS)[number], bigint>;
+
+/** The two rollup tables, as the shared code addresses them. */
+const ROLLUPS = {
+  hourly: { table: 'rollup_hourly', bucket: 'hour', ms: HOUR_MS },
+  daily: { table: 'rollup_daily', bucket: 'day', ms: DAY_MS },
+} as const;
+type RollupKind = keyof typeof ROLLUPS;
 
 const TIER_COLUMN = { org: 'org_id', team: 'team_id', project: 'project_id', agent: 'agent_id' } as const satisfies Record<Tier, string>;
 const GROUP_COLUMN = { ...TIER_COLUMN, provider: 'provider', model: 'model' } as const satisfies Record<GroupBy, keyof RollupHourlyTable>;
@@ -21,64 +45,110 @@ export class KyselyLedger implements Ledger {
   readonly #db: Kysely<Database>;
   readonly #eventsPerStatement: number;
   readonly #rollupsPerStatement: number;
+  readonly #statements = new Map<string, string>();
 
   constructor(db: Kysely<Database>, capabilities: StoreCapabilities) {
     this.#db = db;
-    this.#eventsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / EVENT_COLUMNS));
-    this.#rollupsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / ROLLUP_COLUMNS));
+    this.#eventsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / EVENT_KEYS.length));
+    this.#rollupsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / ROLLUP_KEYS.length));
   }
 
   async record(events: readonly LedgerEvent[]): Promise<{ inserted: number; duplicates: number }> {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
-    const rows = new Map<string, Insertable<EventsTable>>();
+    const rows = new Map<string, EventRow>();
     for (const e of events) if (!rows.has(e.id)) rows.set(e.id, toRow(e));
     const all = [...rows.values()];
     return this.#db.transaction().execute(async (trx) => {
-      const inserted: Insertable<EventsTable>[] = [];
+      const inserted: EventRow[] = [];
       for (let i = 0; i < all.length; i += this.#eventsPerStatement) {
         const chunk = all.slice(i, i + this.#eventsPerStatement);
-        const ids = await trx.insertInto('events').values(chunk).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
-        if (ids.length === chunk.length) inserted.push(...chunk);
+        const res = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(this.#statement('events', chunk.length), flatten(chunk, EVENT_KEYS)));
+        if (res.rows.length === chunk.length) inserted.push(...chunk);
         else {
-          const fresh = new Set(ids.map((r) => r.id));
+          const fresh = new Set(res.rows.map((r) => r.id));
           for (const r of chunk) if (fresh.has(r.id)) inserted.push(r);
         }
       }
-      const rollups = [...foldRollups(inserted).values()];
-      for (let i = 0; i < rollups.length; i += this.#rollupsPerStatement) {
-        await trx
-          .insertInto('rollup_hourly')
-          .values(rollups.slice(i, i + this.#rollupsPerStatement))
-          .onConflict((oc) =>
-            oc.columns(['hour', 'agent_id', 'provider', 'model']).doUpdateSet({
-              calls: sql`rollup_hourly.calls + excluded.calls`,
-              errors: sql`rollup_hourly.errors + excluded.errors`,
-              input_tokens: sql`rollup_hourly.input_tokens + excluded.input_tokens`,
-              cache_read_tokens: sql`rollup_hourly.cache_read_tokens + excluded.cache_read_tokens`,
-              cache_write_5m_tokens: sql`rollup_hourly.cache_write_5m_tokens + excluded.cache_write_5m_tokens`,
-              cache_write_1h_tokens: sql`rollup_hourly.cache_write_1h_tokens + excluded.cache_write_1h_tokens`,
-              output_tokens: sql`rollup_hourly.output_tokens + excluded.output_tokens`,
-              reasoning_tokens: sql`rollup_hourly.reasoning_tokens + excluded.reasoning_tokens`,
-              requests: sql`rollup_hourly.requests + excluded.requests`,
-              list_cost_nano: sql`rollup_hourly.list_cost_nano + excluded.list_cost_nano`,
-              effective_cost_nano: sql`rollup_hourly.effective_cost_nano + excluded.effective_cost_nano`,
-              estimated_calls: sql`rollup_hourly.estimated_calls + excluded.estimated_calls`,
-              unpriced_calls: sql`rollup_hourly.unpriced_calls + excluded.unpriced_calls`,
-              latency_ms_sum: sql`rollup_hourly.latency_ms_sum + excluded.latency_ms_sum`,
-            }),
-          )
-          .execute();
+      for (const kind of ['hourly', 'daily'] as const) {
+        const rollups = foldRollups(inserted, ROLLUPS[kind].ms);
+        for (let i = 0; i < rollups.length; i += this.#rollupsPerStatement) {
+          const chunk = rollups.slice(i, i + this.#rollupsPerStatement);
+          await trx.executeQuery(CompiledQuery.raw(this.#statement(kind, chunk.length), flatten(chunk, ROLLUP_KEYS)));
+        }
       }
       return { inserted: inserted.length, duplicates: events.length - inserted.length };
     });
   }
 
+  /**
+   * SQL text for an n-row insert, compiled by Kysely once per (table, n) and reused: building the
+   * query tree for thousands of parameters on every batch would cost more than the insert itself.
+   */
+  #statement(kind: 'events' | RollupKind, n: number): string {
+    const cacheKey = `${kind}:${n}`;
+    let text = this.#statements.get(cacheKey);
+    if (text === undefined) {
+      text = kind === 'events' ? this.#compileEventInsert(n) : this.#compileRollupUpsert(kind, n);
+      this.#statements.set(cacheKey, text);
+    }
+    return text;
+  }
+
+  #compileEventInsert(n: number): string {
+    const template = Object.fromEntries(EVENT_KEYS.map((k) => [k, null])) as unknown as Insertable<EventsTable>;
+    const q = this.#db
+      .insertInto('events')
+      .values(Array.from({ length: n }, () => template))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .compile();
+    if (q.parameters.length !== n * EVENT_KEYS.length) throw new Error('event insert compiled to an unexpected parameter count');
+    return q.sql;
+  }
+
+  #compileRollupUpsert(kind: RollupKind, n: number): string {
+    const { table, bucket } = ROLLUPS[kind];
+    const template = Object.fromEntries(ROLLUP_KEYS.map((k) => [k === 'bucket' ? bucket : k, null])) as unknown as Insertable<RollupHourlyTable>;
+    const add = (c: string) => sql`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`;
+    // Both tables share every column but the bucket's name; the cast only lets one builder address either.
+    const q = this.#db
+      .insertInto(table as 'rollup_hourly')
+      .values(Array.from({ length: n }, () => template))
+      .onConflict((oc) => oc.columns([bucket as 'hour', 'agent_id', 'provider', 'model']).doUpdateSet(Object.fromEntries(ROLLUP_SUMS.map((c) => [c, add(c)]))))
+      .compile();
+    if (q.parameters.length !== n * ROLLUP_KEYS.length) throw new Error('rollup upsert compiled to an unexpected parameter count');
+    return q.sql;
+  }
+
   async spend(query: SpendQuery): Promise<SpendRow[]> {
     const from = Math.floor(query.from / HOUR_MS) * HOUR_MS;
     const to = Math.ceil(query.to / HOUR_MS) * HOUR_MS;
+    // Whole days come from the daily rollups, the ragged hours at either end from the hourly ones.
+    const dayFrom = Math.ceil(from / DAY_MS) * DAY_MS;
+    const dayTo = Math.floor(to / DAY_MS) * DAY_MS;
+    const parts =
+      dayFrom < dayTo
+        ? await Promise.all([
+            this.#spendFrom('daily', query, [[dayFrom, dayTo]]),
+            this.#spendFrom('hourly', query, [[from, dayFrom], [dayTo, to]].filter(([a, b]) => a! < b!) as [number, number][]),
+          ])
+        : [await this.#spendFrom('hourly', query, [[from, to]])];
+    const merged = new Map<string, SpendRow>();
+    for (const row of parts.flat()) {
+      const acc = merged.get(row.key);
+      merged.set(row.key, acc ? addSpend(acc, row) : row);
+    }
+    return [...merged.values()].sort((a, b) =>
+      b.effectiveCostNano > a.effectiveCostNano ? 1 : b.effectiveCostNano < a.effectiveCostNano ? -1 : a.key < b.key ? -1 : 1,
+    );
+  }
+
+  async #spendFrom(kind: RollupKind, query: SpendQuery, ranges: [number, number][]): Promise<SpendRow[]> {
+    if (ranges.length === 0) return [];
+    const { table, bucket } = ROLLUPS[kind];
     const group = GROUP_COLUMN[query.groupBy];
     let q = this.#db
-      .selectFrom('rollup_hourly')
+      .selectFrom(table as 'rollup_hourly')
       .select([
         sql<string>`${sql.ref(group)}`.as('key'),
         sql<bigint>`sum(calls)`.as('calls'),
@@ -94,28 +164,25 @@ export class KyselyLedger implements Ledger {
         sql<bigint>`sum(estimated_calls)`.as('estimated_calls'),
         sql<bigint>`sum(unpriced_calls)`.as('unpriced_calls'),
       ])
-      .where('hour', '>=', BigInt(from))
-      .where('hour', '<', BigInt(to))
+      .where((eb) => eb.or(ranges.map(([a, b]) => eb.and([eb(sql.ref(bucket), '>=', BigInt(a)), eb(sql.ref(bucket), '<', BigInt(b))]))))
       .groupBy(group);
     if (query.within) q = q.where(TIER_COLUMN[query.within.tier], '=', query.within.id);
     const rows = await q.execute();
-    return rows
-      .map((r) => ({
-        key: r.key,
-        calls: Number(r.calls),
-        errors: Number(r.errors),
-        inputTokens: big(r.input_tokens),
-        cacheReadTokens: big(r.cache_read_tokens),
-        cacheWrite5mTokens: big(r.cache_write_5m_tokens),
-        cacheWrite1hTokens: big(r.cache_write_1h_tokens),
-        outputTokens: big(r.output_tokens),
-        reasoningTokens: big(r.reasoning_tokens),
-        listCostNano: big(r.list_cost_nano),
-        effectiveCostNano: big(r.effective_cost_nano),
-        estimatedCalls: Number(r.estimated_calls),
-        unpricedCalls: Number(r.unpriced_calls),
-      }))
-      .sort((a, b) => (b.effectiveCostNano > a.effectiveCostNano ? 1 : b.effectiveCostNano < a.effectiveCostNano ? -1 : a.key < b.key ? -1 : 1));
+    return rows.map((r) => ({
+      key: r.key,
+      calls: Number(r.calls),
+      errors: Number(r.errors),
+      inputTokens: big(r.input_tokens),
+      cacheReadTokens: big(r.cache_read_tokens),
+      cacheWrite5mTokens: big(r.cache_write_5m_tokens),
+      cacheWrite1hTokens: big(r.cache_write_1h_tokens),
+      outputTokens: big(r.output_tokens),
+      reasoningTokens: big(r.reasoning_tokens),
+      listCostNano: big(r.list_cost_nano),
+      effectiveCostNano: big(r.effective_cost_nano),
+      estimatedCalls: Number(r.estimated_calls),
+      unpricedCalls: Number(r.unpriced_calls),
+    }));
   }
 
   async events(query: EventQuery): Promise<{ rows: LedgerEvent[]; nextCursor: string | null }> {
@@ -157,10 +224,10 @@ function big(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'string' || typeof v === 'number') return BigInt(v);
   if (v === null || v === undefined) return 0n;
-  throw new TypeError(`not an integer: ${String(v)}`);
+  throw new TypeError(`not an integer: ${typeof v}`);
 }
 
-function toRow(e: LedgerEvent): Insertable<EventsTable> {
+function toRow(e: LedgerEvent): EventRow {
   const u = e.usage;
   return {
     id: e.id,
@@ -242,54 +309,63 @@ function fromRow(r: Selectable<EventsTable>): LedgerEvent {
   };
 }
 
-function foldRollups(rows: readonly Insertable<EventsTable>[]): Map<string, Insertable<RollupHourlyTable> & Record<string, unknown>> {
-  const out = new Map<string, Insertable<RollupHourlyTable> & Record<string, unknown>>();
+function addSpend(a: SpendRow, b: SpendRow): SpendRow {
+  return {
+    key: a.key,
+    calls: a.calls + b.calls,
+    errors: a.errors + b.errors,
+    inputTokens: a.inputTokens + b.inputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWrite5mTokens: a.cacheWrite5mTokens + b.cacheWrite5mTokens,
+    cacheWrite1hTokens: a.cacheWrite1hTokens + b.cacheWrite1hTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    listCostNano: a.listCostNano + b.listCostNano,
+    effectiveCostNano: a.effectiveCostNano + b.effectiveCostNano,
+    estimatedCalls: a.estimatedCalls + b.estimatedCalls,
+    unpricedCalls: a.unpricedCalls + b.unpricedCalls,
+  };
+}
+
+function flatten<K extends string>(rows: readonly { [P in K]: unknown }[], keys: readonly K[]): unknown[] {
+  const out = new Array<unknown>(rows.length * keys.length);
+  let i = 0;
+  for (const r of rows) for (const k of keys) out[i++] = r[k];
+  return out;
+}
+
+function foldRollups(rows: readonly EventRow[], bucketMs: number): RollupRow[] {
+  const out = new Map<string, RollupRow>();
   for (const r of rows) {
-    const hour = Math.floor(Number(r.started_at) / HOUR_MS) * HOUR_MS;
-    const k = `${hour}\u0000${r.agent_id}\u0000${r.provider}\u0000${r.served_model}`;
+    const bucket = Math.floor(r.started_at / bucketMs) * bucketMs;
+    const k = `${bucket}\u0000${String(r.agent_id)}\u0000${String(r.provider)}\u0000${String(r.served_model)}`;
     let acc = out.get(k);
     if (!acc) {
       acc = {
-        hour,
-        agent_id: r.agent_id,
-        provider: r.provider,
-        model: r.served_model,
-        org_id: r.org_id,
-        team_id: r.team_id,
-        project_id: r.project_id,
-        calls: 0n,
-        errors: 0n,
-        input_tokens: 0n,
-        cache_read_tokens: 0n,
-        cache_write_5m_tokens: 0n,
-        cache_write_1h_tokens: 0n,
-        output_tokens: 0n,
-        reasoning_tokens: 0n,
-        requests: 0n,
-        list_cost_nano: 0n,
-        effective_cost_nano: 0n,
-        estimated_calls: 0n,
-        unpriced_calls: 0n,
-        latency_ms_sum: 0n,
+        bucket, agent_id: String(r.agent_id), provider: String(r.provider), model: String(r.served_model),
+        org_id: String(r.org_id), team_id: String(r.team_id), project_id: String(r.project_id),
+        calls: 0n, errors: 0n, input_tokens: 0n, cache_read_tokens: 0n, cache_write_5m_tokens: 0n, cache_write_1h_tokens: 0n,
+        output_tokens: 0n, reasoning_tokens: 0n, requests: 0n, list_cost_nano: 0n, effective_cost_nano: 0n,
+        estimated_calls: 0n, unpriced_calls: 0n, latency_ms_sum: 0n,
       };
       out.set(k, acc);
     }
-    acc.calls = BigInt(acc.calls) + 1n;
-    if (r.status >= 400) acc.errors = BigInt(acc.errors) + 1n;
-    acc.input_tokens = BigInt(acc.input_tokens) + BigInt(r.input_tokens);
-    acc.cache_read_tokens = BigInt(acc.cache_read_tokens) + BigInt(r.cache_read_tokens);
-    acc.cache_write_5m_tokens = BigInt(acc.cache_write_5m_tokens) + BigInt(r.cache_write_5m_tokens);
-    acc.cache_write_1h_tokens = BigInt(acc.cache_write_1h_tokens) + BigInt(r.cache_write_1h_tokens);
-    acc.output_tokens = BigInt(acc.output_tokens) + BigInt(r.output_tokens);
-    acc.reasoning_tokens = BigInt(acc.reasoning_tokens) + BigInt(r.reasoning_tokens);
-    acc.requests = BigInt(acc.requests) + BigInt(r.requests);
-    acc.list_cost_nano = BigInt(acc.list_cost_nano) + BigInt(r.list_cost_nano);
-    acc.effective_cost_nano = BigInt(acc.effective_cost_nano) + BigInt(r.effective_cost_nano);
-    if (r.estimated) acc.estimated_calls = BigInt(acc.estimated_calls) + 1n;
-    if (r.price_source === 'unpriced') acc.unpriced_calls = BigInt(acc.unpriced_calls) + 1n;
-    acc.latency_ms_sum = BigInt(acc.latency_ms_sum) + BigInt(r.latency_ms);
+    acc.calls += 1n;
+    if (r.status >= 400) acc.errors += 1n;
+    acc.input_tokens += BigInt(r.input_tokens ?? 0);
+    acc.cache_read_tokens += BigInt(r.cache_read_tokens ?? 0);
+    acc.cache_write_5m_tokens += BigInt(r.cache_write_5m_tokens ?? 0);
+    acc.cache_write_1h_tokens += BigInt(r.cache_write_1h_tokens ?? 0);
+    acc.output_tokens += BigInt(r.output_tokens ?? 0);
+    acc.reasoning_tokens += BigInt(r.reasoning_tokens ?? 0);
+    acc.requests += BigInt(r.requests ?? 0);
+    acc.list_cost_nano += BigInt(r.list_cost_nano ?? 0);
+    acc.effective_cost_nano += BigInt(r.effective_cost_nano ?? 0);
+    if (r.estimated === 1) acc.estimated_calls += 1n;
+    if (r.price_source === 'unpriced') acc.unpriced_calls += 1n;
+    acc.latency_ms_sum += BigInt(r.latency_ms ?? 0);
   }
-  return out;
+  return [...out.values()];
 }
 
 function encodeCursor(at: number, id: string): string {

@@ -81,37 +81,41 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('events_started').on('events').column('started_at').execute();
         await db.schema.createIndex('events_agent_started').on('events').columns(['agent_id', 'started_at']).execute();
-        await db.schema.createIndex('events_trace').on('events').column('trace_id').execute();
+        await db.schema.createIndex('events_trace').on('events').column('trace_id').where('trace_id', 'is not', null).execute();
 
-        await db.schema
-          .createTable('rollup_hourly')
-          .addColumn('hour', 'bigint', (c) => c.notNull())
-          .addColumn('agent_id', 'text', (c) => c.notNull())
-          .addColumn('provider', 'text', (c) => c.notNull())
-          .addColumn('model', 'text', (c) => c.notNull())
-          .addColumn('org_id', 'text', (c) => c.notNull())
-          .addColumn('team_id', 'text', (c) => c.notNull())
-          .addColumn('project_id', 'text', (c) => c.notNull())
-          .addColumn('calls', 'bigint', (c) => c.notNull())
-          .addColumn('errors', 'bigint', (c) => c.notNull())
-          .addColumn('input_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('cache_write_5m_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('cache_write_1h_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('output_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('reasoning_tokens', 'bigint', (c) => c.notNull())
-          .addColumn('requests', 'bigint', (c) => c.notNull())
-          .addColumn('list_cost_nano', 'bigint', (c) => c.notNull())
-          .addColumn('effective_cost_nano', 'bigint', (c) => c.notNull())
-          .addColumn('estimated_calls', 'bigint', (c) => c.notNull())
-          .addColumn('unpriced_calls', 'bigint', (c) => c.notNull())
-          .addColumn('latency_ms_sum', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint('rollup_hourly_pk', ['hour', 'agent_id', 'provider', 'model'])
-          .execute();
-        // Reports group by a tier within a time range: lead with the tier id so a team's month is one range scan.
-        await db.schema.createIndex('rollup_team_hour').on('rollup_hourly').columns(['team_id', 'hour']).execute();
-        await db.schema.createIndex('rollup_project_hour').on('rollup_hourly').columns(['project_id', 'hour']).execute();
-        await db.schema.createIndex('rollup_org_hour').on('rollup_hourly').columns(['org_id', 'hour']).execute();
+        // Hourly rollups serve short ranges and the ragged edges of long ones; daily rollups serve whole
+        // days, so a month-long report reads ~24x fewer rows. Both are upserted with the events.
+        for (const [table, bucket] of [['rollup_hourly', 'hour'], ['rollup_daily', 'day']] as const) {
+          await db.schema
+            .createTable(table)
+            .addColumn(bucket, 'bigint', (c) => c.notNull())
+            .addColumn('agent_id', 'text', (c) => c.notNull())
+            .addColumn('provider', 'text', (c) => c.notNull())
+            .addColumn('model', 'text', (c) => c.notNull())
+            .addColumn('org_id', 'text', (c) => c.notNull())
+            .addColumn('team_id', 'text', (c) => c.notNull())
+            .addColumn('project_id', 'text', (c) => c.notNull())
+            .addColumn('calls', 'bigint', (c) => c.notNull())
+            .addColumn('errors', 'bigint', (c) => c.notNull())
+            .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('cache_write_5m_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('cache_write_1h_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('reasoning_tokens', 'bigint', (c) => c.notNull())
+            .addColumn('requests', 'bigint', (c) => c.notNull())
+            .addColumn('list_cost_nano', 'bigint', (c) => c.notNull())
+            .addColumn('effective_cost_nano', 'bigint', (c) => c.notNull())
+            .addColumn('estimated_calls', 'bigint', (c) => c.notNull())
+            .addColumn('unpriced_calls', 'bigint', (c) => c.notNull())
+            .addColumn('latency_ms_sum', 'bigint', (c) => c.notNull())
+            .addPrimaryKeyConstraint(`${table}_pk`, [bucket, 'agent_id', 'provider', 'model'])
+            .execute();
+          // Reports group a tier's subtree over a time range: lead with the tier id so that is one range scan.
+          // Org-wide ranges use the primary key, which leads with the time bucket.
+          await db.schema.createIndex(`${table}_team`).on(table).columns(['team_id', bucket]).execute();
+          await db.schema.createIndex(`${table}_project`).on(table).columns(['project_id', bucket]).execute();
+        }
 
         const audit = db.schema.createTable('audit_log');
         await (dialect.autoIncrementId === 'bigserial'

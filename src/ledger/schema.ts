@@ -94,6 +94,8 @@ export interface RollupHourlyTable {
   latency_ms_sum: BigInt64;
 }
 
+export type RollupDailyTable = Omit<RollupHourlyTable, 'hour'> & { day: BigInt64 };
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: BigInt64;
@@ -114,6 +116,7 @@ export interface Database {
   keys: KeysTable;
   events: EventsTable;
   rollup_hourly: RollupHourlyTable;
+  rollup_daily: RollupDailyTable;
   audit_log: AuditLogTable;
   meta: MetaTable;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseUtcInstant, pricingConfigSchema } from './config.ts';
+import { pricingConfigSchema } from './config.ts';
 
 /** The prettified zod error of an invalid config, or '' if it parses. */
 function problems(cfg: unknown): string {
@@ -83,18 +83,5 @@ pricing:
     expect(problems(twice)).toContain('discount for openai/* overlaps discounts[0] in time');
     const custom = { provider: 'vllm', model: 'm', from: '2026-01-01', prices: { input_mtok: 1, output_mtok: 1 } };
     expect(problems({ custom_models: [custom, custom] })).toContain('custom model vllm/m has two prices from the same date');
-  });
-});
-
-describe('parseUtcInstant', () => {
-  it('reads dates and date-times as UTC unless an offset is given', () => {
-    expect(parseUtcInstant('2026-01-01')).toBe(Date.UTC(2026, 0, 1));
-    expect(parseUtcInstant('2026-01-01T09:30:00')).toBe(Date.UTC(2026, 0, 1, 9, 30));
-    expect(parseUtcInstant('2026-01-01T09:30:00.250Z')).toBe(Date.UTC(2026, 0, 1, 9, 30, 0, 250));
-    expect(parseUtcInstant('2026-01-01T09:30:00+02:00')).toBe(Date.UTC(2026, 0, 1, 7, 30));
-    expect(parseUtcInstant('2026-01-01T09:30-0130')).toBe(Date.UTC(2026, 0, 1, 11, 0));
-    expect(parseUtcInstant('2026-13-01')).toBeNull();
-    expect(parseUtcInstant('2026-01-01T24:00:00Z')).toBeNull();
-    expect(parseUtcInstant('yesterday')).toBeNull();
   });
 });

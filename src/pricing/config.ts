@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDecimal, perMTok } from '../domain/money.ts';
+import { parseUtcInstant } from './utc-instant.ts';
 
 /** Price keys a custom or fallback sheet may set, all in $ per million tokens except requests_kcount. */
 export const CUSTOM_PRICE_KEYS = [
@@ -15,27 +16,6 @@ export const CUSTOM_PRICE_KEYS = [
   'output_reasoning_mtok',
   'requests_kcount',
 ] as const;
-
-const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
-
-/**
- * An ISO date (`2026-01-01`, UTC midnight) or date-time; a date-time without an offset is UTC,
- * never the server's local time. Returns epoch ms, or null if not a valid instant.
- */
-export function parseUtcInstant(text: string): number | null {
-  const m = ISO_INSTANT.exec(text.trim());
-  if (!m) return null;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone = 'Z'] = m;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(frac.slice(0, 3).padEnd(3, '0')));
-  const back = new Date(ms);
-  // Date.UTC rolls 2026-02-30 over to March: reject instead.
-  if (back.getUTCMonth() !== Number(mo) - 1 || back.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
-  if (zone.toUpperCase() === 'Z') return ms;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  const digits = zone.slice(1).replace(':', '');
-  return ms - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-}
 
 // YAML 1.2 (the yaml package's default) yields strings; a YAML 1.1 loader yields Date objects.
 const instant = z.union([z.string(), z.date()]).transform((v, ctx) => {

@@ -65,7 +65,10 @@ interface Resolution {
 const BP_SCALE = 10_000n;
 const MICRO = 1_000_000n;
 
-/** Builds a pricer from a parsed `pricing:` section (see `pricingConfigSchema`). */
+/**
+ * Builds a pricer from a parsed `pricing:` section (see `pricingConfigSchema`). Resolutions are
+ * memoised for the pricer's life: on a config reload (a new price epoch), build a new pricer.
+ */
 export function createPricer(config?: PricingConfig, options: PricerOptions = {}): Pricer {
   const catalog = options.catalog ?? bundledCatalog;
   const maxResolutions = options.maxResolutions ?? 10_000;

@@ -216,6 +216,28 @@ export function runStoreContract(opts: ContractOptions): void {
         expect(row?.calls).toBe(200);
       });
 
+      it('answers any hour-aligned range from rollups exactly as the raw events do', async () => {
+        const c = chainOf('ranges/t/p/a');
+        const H = 3_600_000;
+        // 400 events over ~6 days at irregular times, with odd costs.
+        const events = Array.from({ length: 400 }, (_, i) =>
+          makeEvent(c, { startedAt: OCT + ((i * 7_919_993) % (6 * 24 * H)), listCostNano: BigInt(1 + ((i * 37) % 101)), effectiveCostNano: BigInt(1 + ((i * 53) % 97)) }),
+        );
+        await store.ledger.record(events);
+        const ranges: [number, number][] = [
+          [OCT, OCT + 6 * 24 * H], // whole days only
+          [OCT + 5 * H, OCT + 3 * 24 * H + 7 * H], // ragged both ends
+          [OCT + 26 * H, OCT + 29 * H], // inside one day
+          [OCT + 24 * H, OCT + 48 * H + 1], // "to" rounds up to the next hour
+          [OCT + 30 * H, OCT + 30 * H], // empty
+        ];
+        for (const [from, to] of ranges) {
+          const rolled = await store.ledger.spend({ from, to, groupBy: 'agent', within: { tier: 'org', id: c.orgId } });
+          const raw = await store.ledger.totals({ from: Math.floor(from / H) * H, to: Math.ceil(to / H) * H, within: { tier: 'org', id: c.orgId } });
+          expect([rolled[0]?.calls ?? 0, rolled[0]?.effectiveCostNano ?? 0n, rolled[0]?.listCostNano ?? 0n]).toEqual([raw.calls, raw.effectiveCostNano, raw.listCostNano]);
+        }
+      });
+
       it('sums beyond 2^53 exactly', async () => {
         const c = chainOf('whale/t/p/a');
         const big = 2n ** 60n + 7n; // ≈ $1.15 billion in nano-USD, odd on purpose

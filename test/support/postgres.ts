@@ -15,7 +15,7 @@ export async function postgresAvailable(): Promise<boolean> {
     return true;
   } catch (err) {
     if (process.env['CI'] === 'true') {
-      throw new Error(`PostgreSQL is required when CI=true but ${PG_URL} is unreachable: ${String(err)}`);
+      throw new Error(`PostgreSQL is required when CI=true but ${PG_URL} is unreachable: ${String(err)}`, { cause: err });
     }
     console.warn(`[skip] PostgreSQL tests skipped: ${PG_URL} unreachable (${String(err)}). Set TOLLGATE_TEST_PG or start PostgreSQL.`);
     return false;

@@ -16,14 +16,15 @@ export const POSTGRES_CAPABILITIES = {
 
 const INT8_OID = 20;
 
+const parseInt8 = (v: string): bigint => BigInt(v);
+const typeParser = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof pg.types.getTypeParser;
+
 export async function openPostgresStore(url: string, opts: { schema?: string; max?: number } = {}): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: typeParser },
     // A schema per test run or tenant, when asked; the default is the connection's search_path.
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
