@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader so `npm link` / `npx tollgate` work without a build step.
+// Runs the TypeScript CLI through tsx's loader, so `npm link` and ./bin/tollgate.js work without a build step.
 import { register } from 'tsx/esm/api';
-import { fileURLToPath } from 'node:url';
 
 register();
-await import(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+const { run } = await import('../src/cli/main.ts');
+process.exitCode = await run(process.argv.slice(2));

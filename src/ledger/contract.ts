@@ -37,6 +37,8 @@ export interface KeyRecord {
 
 /** A key with everything the hot path needs to stamp a call, loaded once and cached. */
 export interface ResolvedKey extends KeyRecord {
+  /** SHA-256 of the secret: the cache's map key. Never shown to people. */
+  hash: string;
   /** The owner chain for agent keys; null for viewer keys (which stop above the agent tier). */
   chain: ScopeChain | null;
   /** True when the key's scope or one of its ancestors is archived. */

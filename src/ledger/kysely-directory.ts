@@ -274,7 +274,7 @@ function resolveKey(k: Selectable<KeysTable>, scopes: Map<string, Selectable<Sco
     org && team && project && agent
       ? { orgId: org.id, orgName: org.slug, teamId: team.id, teamName: team.slug, projectId: project.id, projectName: project.slug, agentId: agent.id, agentName: agent.slug }
       : null;
-  return { ...toKey(k, leaf.path), chain, scopeArchived: lineage.some((s) => s.archived_at !== null) };
+  return { ...toKey(k, leaf.path), hash: k.hash, chain, scopeArchived: lineage.some((s) => s.archived_at !== null) };
 }
 
 async function mustGetScope(db: Db, path: string): Promise<ScopeNode> {

@@ -1,0 +1,137 @@
+/**
+ * Demo data: a small organisation with heavy-tailed agents, 30 days of calls priced by the real
+ * pricer at each call's timestamp. Deterministic ids per (agent, day, n), so seeding twice adds
+ * nothing and seeding a day later adds only the new day.
+ */
+import type { ScopeChain } from '../domain/scope.ts';
+import { usage } from '../domain/usage.ts';
+import type { LedgerEvent, Store } from '../ledger/contract.ts';
+import type { Pricer } from '../pricing/index.ts';
+
+interface DemoAgent {
+  path: string;
+  provider: string;
+  /** Models with their share of calls. */
+  models: [string, number][];
+  callsPerDay: number;
+  /** Median input tokens and the spread (log-normal sigma) that makes the tail. */
+  medianInput: number;
+  sigma: number;
+  outputRatio: number;
+  cacheShare: number;
+  reasoningShare: number;
+}
+
+export const DEMO_AGENTS: readonly DemoAgent[] = [
+  { path: 'acme/support/helpdesk/triage-bot', provider: 'anthropic', models: [['claude-haiku-4-5', 0.85], ['claude-sonnet-4-5', 0.15]], callsPerDay: 420, medianInput: 1800, sigma: 0.6, outputRatio: 0.15, cacheShare: 0.6, reasoningShare: 0 },
+  { path: 'acme/support/helpdesk/summariser', provider: 'openai', models: [['gpt-4.1-mini', 1]], callsPerDay: 260, medianInput: 3500, sigma: 0.5, outputRatio: 0.08, cacheShare: 0.3, reasoningShare: 0 },
+  { path: 'acme/eng/code-review/review-bot', provider: 'anthropic', models: [['claude-sonnet-4-5', 1]], callsPerDay: 140, medianInput: 12_000, sigma: 0.9, outputRatio: 0.1, cacheShare: 0.5, reasoningShare: 0 },
+  { path: 'acme/eng/ci/test-fixer', provider: 'anthropic', models: [['claude-sonnet-4-5', 0.7], ['claude-opus-4-5', 0.3]], callsPerDay: 90, medianInput: 30_000, sigma: 1.2, outputRatio: 0.06, cacheShare: 0.7, reasoningShare: 0 },
+  { path: 'acme/sales/leads/qualifier', provider: 'openai', models: [['gpt-4.1-mini', 0.8], ['gpt-4o', 0.2]], callsPerDay: 180, medianInput: 900, sigma: 0.4, outputRatio: 0.2, cacheShare: 0, reasoningShare: 0 },
+  { path: 'acme/research/deep/analyst', provider: 'openai', models: [['o3', 1]], callsPerDay: 25, medianInput: 20_000, sigma: 1.4, outputRatio: 0.25, cacheShare: 0.2, reasoningShare: 0.7 },
+];
+
+const DAY_MS = 86_400_000;
+
+/** Small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function normal(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+export interface SeedResult {
+  chains: Map<string, ScopeChain>;
+  created: string[];
+  inserted: number;
+  total: number;
+}
+
+export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number; days?: number; actor: string }): Promise<SeedResult> {
+  const chains = new Map<string, ScopeChain>();
+  const created: string[] = [];
+  for (const a of DEMO_AGENTS) {
+    const res = await store.directory.ensureScope(a.path, { create: true, actor: opts.actor });
+    created.push(...res.created);
+    const [org, team, project, agent] = res.nodes;
+    chains.set(a.path, {
+      orgId: org!.id, orgName: org!.slug, teamId: team!.id, teamName: team!.slug,
+      projectId: project!.id, projectName: project!.slug, agentId: agent!.id, agentName: agent!.slug,
+    });
+  }
+  const days = opts.days ?? 30;
+  const today = Math.floor(opts.now / DAY_MS);
+  let inserted = 0;
+  let total = 0;
+  for (let day = today - days + 1; day <= today; day++) {
+    const events: LedgerEvent[] = [];
+    for (const a of DEMO_AGENTS) {
+      const chain = chains.get(a.path)!;
+      const r = rng(hash(`${a.path}:${day}`));
+      const weekday = new Date(day * DAY_MS).getUTCDay();
+      const calls = Math.round(a.callsPerDay * (weekday === 0 || weekday === 6 ? 0.35 : 1) * (0.8 + 0.4 * r()));
+      for (let n = 0; n < calls; n++) {
+        // Office hours are busier: draw the hour from a bump around 14:00 UTC.
+        const hour = Math.min(23, Math.max(0, Math.round(14 + 4 * normal(r))));
+        const startedAt = day * DAY_MS + hour * 3_600_000 + Math.floor(r() * 3_600_000);
+        if (startedAt > opts.now) continue;
+        let pick = r();
+        const model = a.models.find(([, share]) => (pick -= share) <= 0)?.[0] ?? a.models[0]![0];
+        const inputAll = Math.max(50, Math.round(a.medianInput * Math.exp(a.sigma * normal(r))));
+        const cached = a.provider === 'anthropic' || a.cacheShare > 0 ? Math.floor(inputAll * a.cacheShare * r()) : 0;
+        const cacheWrite = a.provider === 'anthropic' && r() < 0.1 ? Math.floor((inputAll - cached) * 0.5) : 0;
+        const output = Math.max(1, Math.round(inputAll * a.outputRatio * (0.5 + r())));
+        const u = usage({
+          inputTokens: inputAll - cached - cacheWrite,
+          cacheReadTokens: cached,
+          cacheWrite5mTokens: cacheWrite,
+          outputTokens: output,
+          reasoningTokens: Math.floor(output * a.reasoningShare),
+        });
+        const q = pricer.price(a.provider, model, u, startedAt);
+        const failed = r() < 0.01;
+        const latencyMs = Math.round(400 + output * 12 * (0.5 + r()));
+        events.push({
+          id: `demo-${chain.agentId.slice(0, 8)}-${day}-${n}`,
+          startedAt,
+          endedAt: startedAt + latencyMs,
+          chain,
+          keyId: null,
+          provider: a.provider,
+          requestedModel: model,
+          servedModel: model,
+          route: a.provider === 'anthropic' ? 'anthropic.messages' : 'openai.chat',
+          status: failed ? 529 : 200,
+          errorCode: failed ? 'upstream_error' : null,
+          usage: failed ? usage({}) : u,
+          listCostNano: failed ? 0n : q.listNano,
+          effectiveCostNano: failed ? 0n : q.effectiveNano,
+          priceSource: q.source,
+          latencyMs,
+          stream: r() < 0.5,
+          estimated: false,
+          traceId: `demo-trace-${day}-${Math.floor(n / 4)}-${chain.agentName}`,
+          tags: { customer: `customer-${1 + Math.floor(Math.pow(r(), 3) * 40)}`, demo: 'true' },
+        });
+      }
+    }
+    total += events.length;
+    inserted += (await store.ledger.record(events)).inserted;
+  }
+  return { chains, created, inserted, total };
+}

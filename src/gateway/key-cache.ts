@@ -1,0 +1,91 @@
+/**
+ * The hot path's view of virtual keys: a map from the SHA-256 of a secret to its resolved key and
+ * owner chain. One map lookup per request; the map reloads when the directory's version counter
+ * moves (checked at most every `checkEveryMs`), so a revocation on any replica lands within that.
+ */
+import { TollgateError } from '../domain/errors.ts';
+import { hashKey, looksLikeKey } from '../domain/virtual-key.ts';
+import type { Directory, ResolvedKey } from '../ledger/contract.ts';
+
+export interface KeyCacheOptions {
+  /** How stale the cache may be, in ms (default 1000). */
+  checkEveryMs?: number;
+  now?: () => number;
+}
+
+export class KeyCache {
+  readonly #directory: Directory;
+  readonly #checkEveryMs: number;
+  readonly #now: () => number;
+  #byHash = new Map<string, ResolvedKey>();
+  #version = -1;
+  #checkedAt = -Infinity;
+  #refreshing: Promise<void> | null = null;
+
+  constructor(directory: Directory, opts: KeyCacheOptions = {}) {
+    this.#directory = directory;
+    this.#checkEveryMs = opts.checkEveryMs ?? 1000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.#byHash.size;
+  }
+
+  /**
+   * Returns the key for a presented secret, or throws the error the client should see:
+   * `key_invalid`, `key_suspended`, `key_revoked`, `key_expired` or `scope_archived`.
+   */
+  async authenticate(secret: string): Promise<ResolvedKey> {
+    if (!looksLikeKey(secret)) {
+      throw new TollgateError('key_invalid', 'invalid virtual key: expected a Tollgate key starting with "tg-" (check the Authorization or x-api-key header)');
+    }
+    await this.refreshIfStale();
+    const hash = hashKey(secret);
+    let key = this.#byHash.get(hash);
+    if (!key) {
+      // Not in the map: maybe created on another replica since the last reload, or revoked (revoked keys are not cached).
+      key = (await this.#directory.findKeyByHash(hash)) ?? undefined;
+      if (key && key.state !== 'revoked') this.#byHash.set(hash, key);
+    }
+    if (!key) throw new TollgateError('key_invalid', 'unknown virtual key: it was never issued here (or the database was reset)');
+    return check(key, this.#now());
+  }
+
+  /** Reloads when the directory version moved and the last check is older than `checkEveryMs`. */
+  async refreshIfStale(): Promise<void> {
+    if (this.#now() - this.#checkedAt < this.#checkEveryMs) return;
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = null;
+    });
+    await this.#refreshing;
+  }
+
+  /** Forces a reload now (after a local change). */
+  async reload(): Promise<void> {
+    this.#checkedAt = -Infinity;
+    this.#version = -1;
+    await this.refreshIfStale();
+  }
+
+  async #refresh(): Promise<void> {
+    const version = await this.#directory.version();
+    this.#checkedAt = this.#now();
+    if (version === this.#version) return;
+    const keys = await this.#directory.loadKeys();
+    this.#byHash = new Map(keys.map((k) => [k.hash, k]));
+    this.#version = version;
+  }
+}
+
+function check(key: ResolvedKey, now: number): ResolvedKey {
+  const who = `virtual key ${key.display} (${key.scopePath})`;
+  if (key.state === 'revoked') throw new TollgateError('key_revoked', `${who} was revoked; ask its owner for a new key`);
+  if (key.state === 'suspended') throw new TollgateError('key_suspended', `${who} is suspended; an administrator can resume it`);
+  if (key.expiresAt !== null && key.expiresAt <= now) {
+    throw new TollgateError('key_expired', `${who} expired at ${new Date(key.expiresAt).toISOString()}; create a new key`);
+  }
+  if (key.scopeArchived) throw new TollgateError('scope_archived', `${who} belongs to an archived scope`);
+  return key;
+}
