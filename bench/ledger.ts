@@ -17,6 +17,7 @@ import { usage } from '../src/domain/usage.ts';
 import type { LedgerEvent, Store } from '../src/ledger/contract.ts';
 import { openPostgresStore } from '../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/ledger/sqlite/sqlite-store.ts';
+import { GroupCommitter } from '../src/ledger/group-commit.ts';
 
 const quick = process.argv.includes('--quick');
 const PG_URL = process.env['TOLLGATE_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -93,6 +94,21 @@ async function batchedInserts(store: Store, n: number, batch: number): Promise<n
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** `callers` concurrent writers, each recording one event at a time and waiting for its commit. */
+async function groupCommitted(store: Store, n: number, callers: number): Promise<number> {
+  const gc = new GroupCommitter(store.ledger, { maxBatch: 500, maxDelayMs: 2 });
+  const events = Array.from({ length: n }, (_, i) => event(i, n));
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (next < n) await gc.record(events[next++]!);
+    }),
+  );
+  await gc.close();
+  return n / ((performance.now() - t0) / 1000);
+}
+
 async function fill(store: Store, total: number, batch = 5000): Promise<void> {
   for (let i = 0; i < total; i += batch) {
     const events: LedgerEvent[] = [];
@@ -122,6 +138,7 @@ async function main(): Promise<void> {
       const store = await openSqliteStore(join(dir, 'inserts.db'));
       table.push({ backend: 'sqlite', measure: `single inserts (1 event / transaction, n=${singleN})`, value: (await singleInserts(store, singleN)).toFixed(0), unit: 'events/s' });
       table.push({ backend: 'sqlite', measure: `batched inserts (1000 / transaction, n=${batchN})`, value: (await batchedInserts(store, batchN, 1000)).toFixed(0), unit: 'events/s' });
+      table.push({ backend: 'sqlite', measure: `group commit, 64 concurrent single-event writers (n=${batchN / 4})`, value: (await groupCommitted(store, batchN / 4, 64)).toFixed(0), unit: 'events/s' });
       await store.close();
     }
     // PostgreSQL, in a throwaway schema.
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
       const store = await openPostgresStore(PG_URL, { schema });
       table.push({ backend: 'postgres', measure: `single inserts (1 event / transaction, n=${singleN})`, value: (await singleInserts(store, singleN)).toFixed(0), unit: 'events/s' });
       table.push({ backend: 'postgres', measure: `batched inserts (1000 / transaction, n=${batchN})`, value: (await batchedInserts(store, batchN, 1000)).toFixed(0), unit: 'events/s' });
+      table.push({ backend: 'postgres', measure: `group commit, 64 concurrent single-event writers (n=${batchN / 4})`, value: (await groupCommitted(store, batchN / 4, 64)).toFixed(0), unit: 'events/s' });
       await store.close();
     } catch (err) {
       table.push({ backend: 'postgres', measure: 'unavailable', value: String(err).slice(0, 60), unit: '' });

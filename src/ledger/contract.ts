@@ -177,6 +177,8 @@ export interface Ledger {
 export interface StoreCapabilities {
   /** Most bind parameters one statement may carry; batches are split to fit. */
   maxBindParameters: number;
+  /** Accepts whole arrays as parameters (PostgreSQL): bulk inserts bind one array per column. */
+  arrayParameters: boolean;
   dialect: 'sqlite' | 'postgres';
 }
 

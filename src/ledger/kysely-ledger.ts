@@ -20,6 +20,16 @@ const EVENT_KEYS = [
   'list_cost_nano', 'effective_cost_nano', 'price_source', 'latency_ms', 'stream', 'estimated', 'trace_id', 'customer', 'tags',
 ] as const satisfies readonly (keyof EventsTable)[];
 
+/** SQL type of each event column, for array-parameter inserts (`unnest`). */
+const EVENT_TYPES: Record<(typeof EVENT_KEYS)[number], 'text' | 'bigint' | 'integer' | 'smallint'> = {
+  id: 'text', started_at: 'bigint', ended_at: 'bigint', org_id: 'text', org_name: 'text', team_id: 'text', team_name: 'text',
+  project_id: 'text', project_name: 'text', agent_id: 'text', agent_name: 'text', key_id: 'text', provider: 'text',
+  requested_model: 'text', served_model: 'text', route: 'text', status: 'integer', error_code: 'text',
+  input_tokens: 'bigint', cache_read_tokens: 'bigint', cache_write_5m_tokens: 'bigint', cache_write_1h_tokens: 'bigint',
+  output_tokens: 'bigint', reasoning_tokens: 'bigint', requests: 'bigint', list_cost_nano: 'bigint', effective_cost_nano: 'bigint',
+  price_source: 'text', latency_ms: 'integer', stream: 'smallint', estimated: 'smallint', trace_id: 'text', customer: 'text', tags: 'text',
+};
+
 /** Rollup columns that add up on conflict. */
 const ROLLUP_SUMS = [
   'calls', 'errors', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens',
@@ -46,9 +56,11 @@ export class KyselyLedger implements Ledger {
   readonly #eventsPerStatement: number;
   readonly #rollupsPerStatement: number;
   readonly #statements = new Map<string, string>();
+  readonly #arrayParameters: boolean;
 
   constructor(db: Kysely<Database>, capabilities: StoreCapabilities) {
     this.#db = db;
+    this.#arrayParameters = capabilities.arrayParameters;
     this.#eventsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / EVENT_KEYS.length));
     this.#rollupsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / ROLLUP_KEYS.length));
   }
@@ -60,9 +72,14 @@ export class KyselyLedger implements Ledger {
     const all = [...rows.values()];
     return this.#db.transaction().execute(async (trx) => {
       const inserted: EventRow[] = [];
-      for (let i = 0; i < all.length; i += this.#eventsPerStatement) {
-        const chunk = all.slice(i, i + this.#eventsPerStatement);
-        const res = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(this.#statement('events', chunk.length), flatten(chunk, EVENT_KEYS)));
+      const perStatement = this.#arrayParameters ? all.length : this.#eventsPerStatement;
+      for (let i = 0; i < all.length; i += perStatement) {
+        const chunk = all.slice(i, i + perStatement);
+        const res = await trx.executeQuery<{ id: string }>(
+          this.#arrayParameters
+            ? CompiledQuery.raw(this.#unnestEventInsert(), columns(chunk, EVENT_KEYS))
+            : CompiledQuery.raw(this.#statement('events', chunk.length), flatten(chunk, EVENT_KEYS)),
+        );
         if (res.rows.length === chunk.length) inserted.push(...chunk);
         else {
           const fresh = new Set(res.rows.map((r) => r.id));
@@ -71,6 +88,11 @@ export class KyselyLedger implements Ledger {
       }
       for (const kind of ['hourly', 'daily'] as const) {
         const rollups = foldRollups(inserted, ROLLUPS[kind].ms);
+        if (rollups.length === 0) continue;
+        if (this.#arrayParameters) {
+          await trx.executeQuery(CompiledQuery.raw(this.#unnestRollupUpsert(kind), columns(rollups, ROLLUP_KEYS)));
+          continue;
+        }
         for (let i = 0; i < rollups.length; i += this.#rollupsPerStatement) {
           const chunk = rollups.slice(i, i + this.#rollupsPerStatement);
           await trx.executeQuery(CompiledQuery.raw(this.#statement(kind, chunk.length), flatten(chunk, ROLLUP_KEYS)));
@@ -89,6 +111,38 @@ export class KyselyLedger implements Ledger {
     let text = this.#statements.get(cacheKey);
     if (text === undefined) {
       text = kind === 'events' ? this.#compileEventInsert(n) : this.#compileRollupUpsert(kind, n);
+      this.#statements.set(cacheKey, text);
+    }
+    return text;
+  }
+
+  /**
+   * One statement for any number of rows: each column bound as one array and unnested. PostgreSQL
+   * parses 34 array parameters much faster than 34 × n scalar ones.
+   */
+  #unnestEventInsert(): string {
+    let text = this.#statements.get('events:unnest');
+    if (text === undefined) {
+      const cols = EVENT_KEYS.map((k) => `"${k}"`).join(', ');
+      const arrays = EVENT_KEYS.map((k, i) => `$${i + 1}::${EVENT_TYPES[k]}[]`).join(', ');
+      text = `insert into "events" (${cols}) select * from unnest(${arrays}) on conflict ("id") do nothing returning "id"`;
+      this.#statements.set('events:unnest', text);
+    }
+    return text;
+  }
+
+  #unnestRollupUpsert(kind: RollupKind): string {
+    const cacheKey = `${kind}:unnest`;
+    let text = this.#statements.get(cacheKey);
+    if (text === undefined) {
+      const { table, bucket } = ROLLUPS[kind];
+      const names = ROLLUP_KEYS.map((k) => (k === 'bucket' ? bucket : k));
+      // Dimensions are text except the bucket; every sum is bigint.
+      const arrays = ROLLUP_KEYS.map((k, i) => `$${i + 1}::${k === 'bucket' || (ROLLUP_SUMS as readonly string[]).includes(k) ? 'bigint' : 'text'}[]`);
+      const sums = ROLLUP_SUMS.map((c) => `"${c}" = "${table}"."${c}" + excluded."${c}"`).join(', ');
+      text =
+        `insert into "${table}" (${names.map((n) => `"${n}"`).join(', ')}) select * from unnest(${arrays.join(', ')}) ` +
+        `on conflict ("${bucket}", "agent_id", "provider", "model") do update set ${sums}`;
       this.#statements.set(cacheKey, text);
     }
     return text;
@@ -325,6 +379,11 @@ function addSpend(a: SpendRow, b: SpendRow): SpendRow {
     estimatedCalls: a.estimatedCalls + b.estimatedCalls,
     unpricedCalls: a.unpricedCalls + b.unpricedCalls,
   };
+}
+
+/** Column-major: one array per column, for array parameters. */
+function columns<K extends string>(rows: readonly { [P in K]: unknown }[], keys: readonly K[]): unknown[] {
+  return keys.map((k) => rows.map((r) => r[k]));
 }
 
 function flatten<K extends string>(rows: readonly { [P in K]: unknown }[], keys: readonly K[]): unknown[] {

@@ -11,6 +11,7 @@ import type { Database } from '../schema.ts';
 export const POSTGRES_CAPABILITIES = {
   // The wire protocol counts parameters in an Int16.
   maxBindParameters: 65_535,
+  arrayParameters: true,
   dialect: 'postgres',
 } as const;
 

@@ -14,6 +14,7 @@ import type { Database } from '../schema.ts';
 export const SQLITE_CAPABILITIES = {
   // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since 3.32.
   maxBindParameters: 32_766,
+  arrayParameters: false,
   dialect: 'sqlite',
 } as const;
 

@@ -1,0 +1,97 @@
+/**
+ * Group commit: many callers each waiting for their own row, one transaction for all of them.
+ * A batch is written when it reaches `maxBatch` rows or `maxDelayMs` after its first row, and
+ * only one write is in flight; rows arriving meanwhile form the next batch. Each caller's promise
+ * settles when its row is committed, so a response's last bytes can wait for exactly that.
+ */
+import type { Ledger, LedgerEvent } from './contract.ts';
+
+export interface GroupCommitOptions {
+  /** Rows per transaction at most (default 500). */
+  maxBatch?: number;
+  /** How long the first row of a batch waits for company, in ms (default 2). */
+  maxDelayMs?: number;
+}
+
+interface Pending {
+  event: LedgerEvent;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommitter {
+  readonly #ledger: Ledger;
+  readonly #maxBatch: number;
+  readonly #maxDelayMs: number;
+  #queue: Pending[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #inFlight: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(ledger: Ledger, opts: GroupCommitOptions = {}) {
+    this.#ledger = ledger;
+    this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
+    this.#maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
+  }
+
+  /** Rows waiting for a transaction. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues one row; resolves once it is committed (or was already in the ledger under its id). */
+  record(event: LedgerEvent): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('ledger writer is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (this.#queue.length >= this.#maxBatch) this.#kick();
+      else this.#timer ??= setTimeout(() => this.#kick(), this.#maxDelayMs);
+    });
+  }
+
+  /** Writes everything queued so far and waits for it. */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#inFlight) {
+      this.#kick();
+      await this.#inFlight;
+    }
+  }
+
+  /** Flushes and refuses further rows. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  #kick(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#inFlight || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    this.#inFlight = this.#write(batch).finally(() => {
+      this.#inFlight = null;
+      // Rows that arrived during the write go now: they have waited at least as long as a timer would.
+      if (this.#queue.length > 0) this.#kick();
+    });
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    try {
+      await this.#ledger.record(batch.map((p) => p.event));
+      for (const p of batch) p.resolve();
+    } catch {
+      // One bad row must not fail its neighbours: retry each alone (record is idempotent, so rows of
+      // the failed transaction cannot be counted twice), and fail only the rows that fail alone.
+      for (const p of batch) {
+        try {
+          await this.#ledger.record([p.event]);
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    }
+  }
+}
