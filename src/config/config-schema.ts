@@ -5,6 +5,16 @@
 import { z } from 'zod';
 import { pricingConfigSchema } from '../pricing/index.ts';
 
+/** A port as a number, or as the digits `${PORT}` expands to (expansion always yields a string). */
+const port = z.preprocess(
+  (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+  z
+    .number({ error: (iss) => `port must be a whole number from 0 to 65535, got ${JSON.stringify(iss.input)}` })
+    .int('port must be a whole number from 0 to 65535')
+    .min(0, 'port must be a whole number from 0 to 65535')
+    .max(65_535, 'port must be a whole number from 0 to 65535'),
+);
+
 const provider = z.strictObject({
   /** Where the upstream API lives, e.g. https://api.openai.com/v1. */
   base_url: z.url({ protocol: /^https?$/, error: 'base_url must be an http(s) URL' }),
@@ -17,7 +27,7 @@ const provider = z.strictObject({
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      port: z.number().int().min(0).max(65_535).optional(),
+      port: port.optional(),
       host: z.string().optional(),
     })
     .optional(),
@@ -25,7 +35,12 @@ export const configSchema = z.strictObject({
   database: z.string().optional(),
   /** redis:// URL for counters shared across replicas; TOLLGATE_REDIS takes precedence. */
   redis: z.string().optional(),
-  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lower-case slugs'), provider).optional(),
+  // zod 4 reports a bad record key as a bare "Invalid key in record": the message goes on the record itself.
+  providers: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), provider, {
+      error: (iss) => (iss.code === 'invalid_key' ? `provider ids are lower-case slugs (a-z, 0-9, "-", "_"), got ${JSON.stringify(iss.input)}` : undefined),
+    })
+    .optional(),
   pricing: pricingConfigSchema.optional(),
 });
 

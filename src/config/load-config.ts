@@ -19,7 +19,8 @@ export interface LoadedConfig {
 }
 
 export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const candidate = explicit ?? env['TOLLGATE_CONFIG'] ?? (existsSync('tollgate.yaml') ? 'tollgate.yaml' : undefined);
+  // An empty value (TOLLGATE_CONFIG= in a compose file) means "not set", not "read the current directory".
+  const candidate = nonEmpty(explicit) ?? nonEmpty(env['TOLLGATE_CONFIG']) ?? (existsSync('tollgate.yaml') ? 'tollgate.yaml' : undefined);
   if (candidate === undefined) return { config: {}, file: null, unsetEnv: [] };
   const file = resolve(candidate);
   let text: string;
@@ -29,6 +30,10 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
     throw new TollgateError('invalid_request', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
   }
   return { ...parseConfig(text, file, env), file };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Omit<LoadedConfig, 'file'> {

@@ -66,6 +66,18 @@ export class TollgateError extends Error {
 /** Turns anything thrown into a TollgateError, keeping the original as `cause`. */
 export function toTollgateError(thrown: unknown): TollgateError {
   if (thrown instanceof TollgateError) return thrown;
-  const message = thrown instanceof Error ? thrown.message : String(thrown);
-  return new TollgateError('internal', message, { cause: thrown });
+  return new TollgateError('internal', messageOf(thrown), { cause: thrown });
+}
+
+function messageOf(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message;
+  // Errors from another realm (vm, worker) fail instanceof but still carry a message.
+  const message = (thrown as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message;
+  try {
+    return String(thrown);
+  } catch {
+    // String() throws on objects without a prototype: turning an error into a TollgateError must not throw.
+    return Object.prototype.toString.call(thrown);
+  }
 }

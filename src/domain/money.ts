@@ -14,6 +14,8 @@ export const NANO_PER_USD = 1_000_000_000n;
 export type PricePerMTok = bigint;
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i;
+/** Digits a parsed value may have: far beyond any amount of money, and small enough that `1e999999999` fails at once instead of building a gigabyte bigint. */
+const MAX_DIGITS = 400;
 
 /**
  * Parses a decimal (string or JS number as written in a catalog) into an integer scaled by 10^scale,
@@ -35,6 +37,10 @@ export function parseDecimal(value: string | number, scale: number): bigint {
     digits = digits.slice(0, digits.length + point) || '0';
     point = 0;
   }
+  if (!/[1-9]/.test(digits)) return 0n;
+  if (digits.replace(/^0+/, '').length + point > MAX_DIGITS) {
+    throw new RangeError(`${JSON.stringify(value)} is out of range (more than ${MAX_DIGITS} digits)`);
+  }
   const n = BigInt(digits) * 10n ** BigInt(point);
   return sign ? -n : n;
 }
@@ -45,10 +51,17 @@ function numberToPlain(n: number): string {
   return n.toString();
 }
 
-/** "$12.50" style price or amount in USD → nano-USD, exactly. */
+/**
+ * "$12.50" style price or amount in USD → nano-USD, exactly. Accepts what `formatUsd` prints
+ * ("-$1,234.50"); commas must group thousands, so a decimal comma ("$1,50") is refused, not read as 150.
+ */
 export function usdToNano(usd: string | number): Nano {
-  const text = typeof usd === 'string' ? usd.replace(/^\$/, '').replace(/_|,/g, '') : usd;
-  return parseDecimal(text, 9);
+  if (typeof usd === 'number') return parseDecimal(usd, 9);
+  const text = usd.trim().replace(/^(-?)\$/, '$1');
+  if (text.includes(',') && !/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(text)) {
+    throw new RangeError(`${JSON.stringify(usd)}: commas must separate thousands, e.g. $1,234.50`);
+  }
+  return parseDecimal(text.replace(/,/g, '').replace(/(?<=\d)_(?=\d)/g, ''), 9);
 }
 
 /** $/MTok as written in a catalog → nano-USD per MTok. */

@@ -57,11 +57,16 @@ export function totalInputTokens(u: Usage): number {
 /** Returns a list of problems, empty when the usage is well-formed. */
 export function validateUsage(u: Usage): string[] {
   const problems: string[] = [];
+  const bad = new Set<string>();
   for (const f of USAGE_FIELDS) {
     const v = u[f];
-    if (!Number.isSafeInteger(v) || v < 0) problems.push(`${f} must be a non-negative integer, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < 0) {
+      problems.push(`${f} must be a non-negative integer, got ${String(v)}`);
+      bad.add(f);
+    }
   }
-  if (u.reasoningTokens > u.outputTokens) {
+  // Compared only when both are valid: "0 cannot exceed -1" would repeat the problem already listed.
+  if (!bad.has('reasoningTokens') && !bad.has('outputTokens') && u.reasoningTokens > u.outputTokens) {
     problems.push(`reasoningTokens (${u.reasoningTokens}) cannot exceed outputTokens (${u.outputTokens})`);
   }
   return problems;

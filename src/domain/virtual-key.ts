@@ -35,8 +35,12 @@ export function looksLikeKey(secret: string): boolean {
   return SHAPE.test(secret);
 }
 
-/** Constant-time comparison of two hex hashes. */
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+/** Constant-time comparison of two hex hashes. Anything that is not whole-byte hex is unequal to everything. */
 export function hashesEqual(a: string, b: string): boolean {
+  // Buffer.from(…, 'hex') stops silently at the first bad digit, which would make "abc" equal "abd".
+  if (!HEX.test(a) || !HEX.test(b)) return false;
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && timingSafeEqual(x, y);

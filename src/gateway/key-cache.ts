@@ -7,6 +7,8 @@ import { TollgateError } from '../domain/errors.ts';
 import { hashKey, looksLikeKey } from '../domain/virtual-key.ts';
 import type { Directory, ResolvedKey } from '../ledger/contract.ts';
 
+const MAX_UNKNOWN = 10_000;
+
 export interface KeyCacheOptions {
   /** How stale the cache may be, in ms (default 1000). */
   checkEveryMs?: number;
@@ -18,6 +20,8 @@ export class KeyCache {
   readonly #checkEveryMs: number;
   readonly #now: () => number;
   #byHash = new Map<string, ResolvedKey>();
+  /** Hashes looked up and not found since the last reload: a spray of random keys costs one query each, once. */
+  #unknown = new Set<string>();
   #version = -1;
   #checkedAt = -Infinity;
   #refreshing: Promise<void> | null = null;
@@ -39,17 +43,28 @@ export class KeyCache {
    */
   async authenticate(secret: string): Promise<ResolvedKey> {
     if (!looksLikeKey(secret)) {
-      throw new TollgateError('key_invalid', 'invalid virtual key: expected a Tollgate key starting with "tg-" (check the Authorization or x-api-key header)');
+      throw new TollgateError('key_invalid', 'invalid virtual key: expected a Tollgate agent key, "tg-" followed by 43 characters (check the Authorization or x-api-key header)');
     }
     await this.refreshIfStale();
     const hash = hashKey(secret);
     let key = this.#byHash.get(hash);
-    if (!key) {
+    if (!key && !this.#unknown.has(hash)) {
       // Not in the map: maybe created on another replica since the last reload, or revoked (revoked keys are not cached).
-      key = (await this.#directory.findKeyByHash(hash)) ?? undefined;
+      try {
+        key = (await this.#directory.findKeyByHash(hash)) ?? undefined;
+      } catch (err) {
+        throw new TollgateError('unavailable', 'cannot check this virtual key right now: the key directory is unreachable; retry shortly', { cause: err });
+      }
       if (key && key.state !== 'revoked') this.#byHash.set(hash, key);
+      else if (!key) {
+        if (this.#unknown.size >= MAX_UNKNOWN) this.#unknown.clear();
+        this.#unknown.add(hash);
+      }
     }
     if (!key) throw new TollgateError('key_invalid', 'unknown virtual key: it was never issued here (or the database was reset)');
+    if (key.kind !== 'agent') {
+      throw new TollgateError('key_invalid', `${key.display} is a ${key.kind} key: it reads reports and the dashboard; model calls need an agent key (tg-…)`);
+    }
     return check(key, this.#now());
   }
 
@@ -70,12 +85,22 @@ export class KeyCache {
   }
 
   async #refresh(): Promise<void> {
-    const version = await this.#directory.version();
-    this.#checkedAt = this.#now();
-    if (version === this.#version) return;
-    const keys = await this.#directory.loadKeys();
-    this.#byHash = new Map(keys.map((k) => [k.hash, k]));
-    this.#version = version;
+    try {
+      const version = await this.#directory.version();
+      this.#checkedAt = this.#now();
+      if (version === this.#version) return;
+      const keys = await this.#directory.loadKeys();
+      this.#byHash = new Map(keys.map((k) => [k.hash, k]));
+      this.#unknown.clear();
+      this.#version = version;
+    } catch (err) {
+      // With a loaded map, a database blip must not refuse known keys: keep serving it and retry after the window.
+      if (this.#version >= 0) {
+        this.#checkedAt = this.#now();
+        return;
+      }
+      throw new TollgateError('unavailable', 'cannot load virtual keys: the key directory is unreachable; retry shortly', { cause: err });
+    }
   }
 }
 

@@ -114,7 +114,7 @@ export class KyselyDirectory implements Directory {
           .execute();
       }
       await trx.updateTable('scopes').set({ slug, name, path: newPath }).where('id', '=', node.id).execute();
-      await writeAudit(trx, Date.now(), actor, 'scope.rename', node.path, { slug: node.slug, name: node.name, path: node.path }, { slug, name, path: newPath });
+      await writeAudit(trx, this.#now(), actor, 'scope.rename', node.path, { slug: node.slug, name: node.name, path: node.path }, { slug, name, path: newPath });
       await bumpVersion(trx);
       return { ...node, slug, name, path: newPath };
     });
