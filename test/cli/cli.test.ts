@@ -11,6 +11,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/domain/virtual-key.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { run } from '../../src/cli/main.ts';
+import { makeEvent } from '../support/events.ts';
 
 const exec = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
@@ -207,6 +208,30 @@ describe('tollgate demo and spend', () => {
     }
     expect((await cli('spend', '--month', '2026-13')).err).toContain('use YYYY-MM');
     expect((await cli('spend', '--scope', 'nope')).err).toContain('does not exist');
+  });
+});
+
+describe('unpriced calls', () => {
+  it('are never a silent $0: spend counts them and says what to do', async () => {
+    const store = await openSqliteStore(dbFile);
+    try {
+      const { nodes } = await store.directory.ensureScope('acme/ml/rag/retriever', { create: true, actor: 'test' });
+      const [org, team, project, agent] = nodes;
+      const chain = { orgId: org!.id, orgName: 'acme', teamId: team!.id, teamName: 'ml', projectId: project!.id, projectName: 'rag', agentId: agent!.id, agentName: 'retriever' };
+      await store.ledger.record([
+        makeEvent(chain, { startedAt: Date.UTC(2026, 9, 3), provider: 'vllm', servedModel: 'my-finetune', listCostNano: 0n, effectiveCostNano: 0n, priceSource: 'unpriced' }),
+        makeEvent(chain, { startedAt: Date.UTC(2026, 9, 4), listCostNano: 1_500_000n, effectiveCostNano: 1_500_000n }),
+      ]);
+    } finally {
+      await store.close();
+    }
+    const r = await cli('spend', '--month', '2026-10', '--by', 'model');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/my-finetune\s+1\s/);
+    expect(r.out).toContain('1 call(s) to models with no price');
+    expect(r.out).toContain('pricing.custom_models');
+    const j = await json<{ rows: { name: string; unpricedCalls: number }[] }>('spend', '--month', '2026-10', '--by', 'model');
+    expect(j.rows.find((x) => x.name === 'my-finetune')?.unpricedCalls).toBe(1);
   });
 });
 
