@@ -1,0 +1,89 @@
+/**
+ * OpenAI Chat Completions (`POST /v1/chat/completions`). A stream reports usage only when asked
+ * (`stream_options.include_usage`), in one extra chunk with `choices: []` just before `data: [DONE]`.
+ * https://platform.openai.com/docs/api-reference/chat-streaming
+ */
+import type { ProviderAdapter, StreamTracker, UpstreamStreamError, UsageCapture } from '../contract.ts';
+import { asObject, parseJsonObject, stringOf } from '../json-object.ts';
+import type { SseEvent } from '../sse.ts';
+import { chatUsage } from './openai-usage.ts';
+
+export const chatAdapter = {
+  route: 'openai.chat',
+  usageFromBody(body: unknown): UsageCapture | null {
+    const obj = asObject(body);
+    return obj === null ? null : chatUsage(obj.usage, stringOf(obj.model));
+  },
+  streamTracker: (opts: { injectedUsage: boolean }): StreamTracker => new ChatStreamTracker(opts.injectedUsage),
+} satisfies ProviderAdapter;
+
+class ChatStreamTracker implements StreamTracker {
+  readonly #injectedUsage: boolean;
+  #model: string | null = null;
+  #usage: UsageCapture | null = null;
+  #text: string[] = [];
+  #done = false;
+  #error: UpstreamStreamError | null = null;
+
+  constructor(injectedUsage: boolean) {
+    this.#injectedUsage = injectedUsage;
+  }
+
+  onEvent(e: SseEvent): 'forward' | 'drop' {
+    if (e.oversized === true) return 'forward';
+    // The SDKs test with startsWith too: the sentinel is not JSON.
+    if (e.data.startsWith('[DONE]')) {
+      this.#done = true;
+      return 'forward';
+    }
+    const chunk = parseJsonObject(e.data);
+    if (chunk === null) return 'forward';
+    this.#model = stringOf(chunk.model) ?? this.#model;
+    const error = asObject(chunk.error);
+    if (error !== null) {
+      this.#error = { type: stringOf(error.type) ?? stringOf(error.code) ?? 'error', message: stringOf(error.message) ?? '' };
+      return 'forward';
+    }
+    const choices = chunk.choices;
+    if (Array.isArray(choices)) for (const choice of choices) this.#collectText(asObject(asObject(choice)?.delta));
+    // Every chunk carries `usage: null` once usage is asked for; only the last one has the counts.
+    if (chunk.usage === undefined || chunk.usage === null) return 'forward';
+    this.#usage = chatUsage(chunk.usage, this.#model);
+    const usageOnly = Array.isArray(choices) && choices.length === 0;
+    return this.#injectedUsage && usageOnly ? 'drop' : 'forward';
+  }
+
+  #collectText(delta: Record<string, unknown> | null): void {
+    if (delta === null) return;
+    const content = stringOf(delta.content);
+    if (content !== null) this.#text.push(content);
+    const refusal = stringOf(delta.refusal);
+    if (refusal !== null) this.#text.push(refusal);
+    const calls = delta.tool_calls;
+    if (!Array.isArray(calls)) return;
+    for (const call of calls) {
+      const args = stringOf(asObject(asObject(call)?.function)?.arguments);
+      if (args !== null) this.#text.push(args);
+    }
+  }
+
+  reported(): UsageCapture | null {
+    return this.#usage;
+  }
+
+  textSeen(): string {
+    return this.#text.join('');
+  }
+
+  partial(): UsageCapture | null {
+    return null; // chat streams say nothing about usage before their last chunk
+  }
+
+  finished(): boolean {
+    return this.#done;
+  }
+
+  upstreamError(): UpstreamStreamError | null {
+    return this.#error;
+  }
+}

@@ -1,0 +1,35 @@
+/** Error bodies in each API's own shape, so the SDKs raise their typed errors. */
+
+const OPENAI_TYPES: Readonly<Record<number, [type: string, code: string | null]>> = {
+  400: ['invalid_request_error', null],
+  401: ['invalid_request_error', 'invalid_api_key'],
+  403: ['invalid_request_error', 'permission_denied'],
+  404: ['invalid_request_error', 'not_found'],
+  429: ['requests', 'rate_limit_exceeded'],
+};
+
+// https://docs.anthropic.com/en/api/errors
+const ANTHROPIC_TYPES: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+/** `{"error": {message, type, param, code}}` */
+export function openaiError(status: number, message: string): unknown {
+  const [type, code] = OPENAI_TYPES[status] ?? (status >= 500 ? ['server_error', null] : ['invalid_request_error', null]);
+  return { error: { message, type, param: null, code } };
+}
+
+/** `{"type": "error", "error": {type, message}}` */
+export function anthropicError(status: number, message: string, requestId: string): unknown {
+  const type = ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+  return { type: 'error', error: { type, message }, request_id: requestId };
+}
