@@ -10,6 +10,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerPrice } from './commands/price.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerScopes } from './commands/scopes.ts';
 import { registerSpend } from './commands/spend.ts';
 import { CliContext } from './context.ts';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPrice(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);
+  registerServe(program, ctx);
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr });
     for (const sub of c.commands) sub.exitOverride().configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr });

@@ -42,6 +42,16 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   pricing: pricingConfigSchema.optional(),
+  /** Model aliases: `fast: openai/gpt-4.1-mini` routes requests for model "fast" there. */
+  models: z.record(z.string().min(1), z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/, 'an alias target is provider/model, e.g. openai/gpt-4.1-mini')).optional(),
+  gateway: z
+    .strictObject({
+      /** Largest request body accepted, in bytes (default 8 MiB). */
+      body_limit: z.number().int().positive().optional(),
+      /** Upstream time to first byte before giving up, in ms (default 600 000: long generations are normal). */
+      upstream_timeout_ms: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type TollgateConfig = z.output<typeof configSchema>;

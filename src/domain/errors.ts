@@ -4,6 +4,8 @@
  */
 export const ERROR_CODES = [
   'invalid_request',
+  'payload_too_large',
+  'unsupported_media_type',
   'not_found',
   'conflict',
   'unauthenticated',
@@ -27,6 +29,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
   not_found: 404,
   conflict: 409,
   unauthenticated: 401,

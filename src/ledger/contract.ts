@@ -167,6 +167,8 @@ export interface Ledger {
   record(events: readonly LedgerEvent[]): Promise<{ inserted: number; duplicates: number }>;
   /** Spend grouped by a tier, provider or model, read from the hourly rollups. */
   spend(query: SpendQuery): Promise<SpendRow[]>;
+  /** One event by id (the gateway's request id); null when absent. */
+  get(id: string): Promise<LedgerEvent | null>;
   /** Raw events, newest first, paged: the rows behind any figure. */
   events(query: EventQuery): Promise<{ rows: LedgerEvent[]; nextCursor: string | null }>;
   /** Exact totals straight from the events (not the rollups), for reconciliation and tests. */

@@ -239,6 +239,11 @@ export class KyselyLedger implements Ledger {
     }));
   }
 
+  async get(id: string): Promise<LedgerEvent | null> {
+    const row = await this.#db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
   async events(query: EventQuery): Promise<{ rows: LedgerEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     let q = this.#filtered(query).selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit + 1);

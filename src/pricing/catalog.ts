@@ -42,3 +42,8 @@ function findIn(provider: Provider, name: string): CatalogModel | null {
   }
   return null;
 }
+
+/** Whether the catalog knows this provider id itself (not merely a model some provider serves). */
+export function isCatalogProvider(provider: string): boolean {
+  return findProvider({ providerId: provider.trim().toLowerCase() }) !== undefined;
+}

@@ -4,5 +4,5 @@ export type { Pricer, PricerOptions, PriceQuote, PriceSource } from './pricer.ts
 export { pricingConfigSchema, CUSTOM_PRICE_KEYS } from './config.ts';
 export { parseUtcInstant } from './utc-instant.ts';
 export type { PricingConfig, PricingConfigInput } from './config.ts';
-export { bundledCatalog } from './catalog.ts';
+export { bundledCatalog, isCatalogProvider } from './catalog.ts';
 export type { Catalog, CatalogModel } from './catalog.ts';

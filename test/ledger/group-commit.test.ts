@@ -27,6 +27,7 @@ function counting(ledger: Ledger): Ledger & { batches: number[] } {
       return ledger.record(events);
     },
     spend: (q) => ledger.spend(q),
+    get: (id) => ledger.get(id),
     events: (q) => ledger.events(q),
     totals: (q) => ledger.totals(q),
   };

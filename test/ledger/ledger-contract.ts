@@ -277,6 +277,8 @@ export function runStoreContract(opts: ContractOptions): void {
         for (let i = 1; i < seen.length; i++) expect(seen[i - 1]!.startedAt).toBeGreaterThanOrEqual(seen[i]!.startedAt);
         const byId = new Map(events.map((e) => [e.id, e]));
         for (const e of seen) expect(e).toEqual(byId.get(e.id));
+        expect(await store.ledger.get(events[3]!.id)).toEqual(events[3]);
+        expect(await store.ledger.get('req_missing')).toBeNull();
         expect((await store.ledger.events({ traceId: 'trace-1' })).rows.length).toBe(5);
         await expect(store.ledger.events({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'invalid_request' });
       });

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { createKey } from '../../admin/create-key.ts';
+import { seedDemo } from '../../demo/seed-demo.ts';
+import { startDemoTraffic } from '../../demo/demo-traffic.ts';
+import { TollgateError } from '../../domain/errors.ts';
+import { buildGateway } from '../../gateway/server.ts';
+import type { ProviderConfig } from '../../gateway/upstreams.ts';
+import { createUpstreams } from '../../gateway/upstreams.ts';
+import { startSimulator } from '../../providers/simulator/index.ts';
+import type { CliContext } from '../context.ts';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+export function registerServe(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('run the gateway (demo mode with the built-in simulator when no provider is configured)')
+    .option('--port <n>', 'listen port (default $TOLLGATE_PORT, the config\'s server.port, or 8787)', port)
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--demo', 'use the built-in simulator as upstream, with a demo organisation, keys and live traffic')
+    .option('--no-traffic', 'in demo mode, do not generate live traffic')
+    .action(async (o: { port?: number; host?: string; demo?: boolean; traffic: boolean }) => {
+      const { config, unsetEnv } = ctx.config();
+      const store = await ctx.store();
+      const configured = Object.keys(config.providers ?? {}).length > 0;
+      const demo = o.demo === true || !configured;
+      const listenPort = o.port ?? (ctx.env['TOLLGATE_PORT'] ? port(ctx.env['TOLLGATE_PORT']) : undefined) ?? config.server?.port ?? 8787;
+      const host = o.host ?? config.server?.host ?? '127.0.0.1';
+
+      let providers: Record<string, ProviderConfig> = config.providers ?? {};
+      const closers: (() => Promise<void>)[] = [];
+      if (demo) {
+        const sim = await startSimulator({ latencyMs: 150, chunkDelayMs: 15, recordCalls: false });
+        closers.push(() => sim.close());
+        providers = { openai: { base_url: `${sim.url}/v1`, api_key: 'sim-openai' }, anthropic: { base_url: sim.url, api_key: 'sim-anthropic', api: 'anthropic' } };
+      } else {
+        for (const [id, p] of Object.entries(providers)) {
+          if (!p.api_key && !/^http:\/\/(127\.|localhost)/.test(p.base_url)) {
+            ctx.io.stderr(`warning: providers.${id} has no api_key${unsetEnv.length > 0 ? ` (unset: ${unsetEnv.join(', ')})` : ''}; its calls will be refused upstream\n`);
+          }
+        }
+      }
+      const adminKey = ctx.env['TOLLGATE_ADMIN_KEY'] ?? (demo ? `tga-${randomBytes(24).toString('base64url')}` : null);
+      const gateway = await buildGateway({
+        store,
+        pricer: ctx.pricer(),
+        upstreams: createUpstreams(providers, { headersTimeoutMs: config.gateway?.upstream_timeout_ms }),
+        aliases: config.models ?? {},
+        adminKey,
+        ...(config.gateway?.body_limit ? { bodyLimit: config.gateway.body_limit } : {}),
+        logger: { level: ctx.env['TOLLGATE_LOG_LEVEL'] ?? 'warn' },
+      });
+      const address = await gateway.app.listen({ port: listenPort, host }).catch((err: unknown) => {
+        throw new TollgateError('unavailable', `cannot listen on ${host}:${listenPort}: ${(err as Error).message} (choose another with --port or TOLLGATE_PORT)`, { cause: err });
+      });
+      const url = address.replace('[::1]', 'localhost');
+
+      const lines = [`Tollgate gateway on ${url}  (ledger: ${store.location}, ${store.capabilities.dialect})`];
+      if (demo) {
+        const seeded = await seedDemo(store, ctx.pricer(), { now: ctx.now(), days: 90, actor: ctx.actor });
+        for (const k of await store.directory.listKeys({ under: 'acme/support/helpdesk/triage-bot' })) {
+          if (k.name === 'demo') await store.directory.setKeyState(k.id, 'revoked', ctx.actor);
+        }
+        const key = await createKey(store, { scope: 'acme/support/helpdesk/triage-bot', name: 'demo', actor: ctx.actor });
+        await gateway.keys.reload();
+        if (o.traffic) {
+          const traffic = await startDemoTraffic(store, url, { actor: ctx.actor });
+          closers.unshift(() => traffic.stop());
+        }
+        lines.push(
+          `Demo mode: upstream is the built-in simulator (no provider configured; no real API is called).`,
+          seeded.inserted > 0 ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days).` : 'Demo history already present.',
+          '',
+          `Demo key (acme/support/helpdesk/triage-bot), shown once:  ${key.secret}`,
+          `Admin key for /api/ (this run only; set TOLLGATE_ADMIN_KEY to fix it):  ${adminKey ?? ''}`,
+          '',
+          'Try it:',
+          `  curl -s ${url}/v1/chat/completions -H "Authorization: Bearer ${key.secret}" -H "Content-Type: application/json" \\`,
+          `    -d '{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"Hello from Tollgate"}]}'`,
+          '',
+          `  // OpenAI SDK: new OpenAI({ baseURL: "${url}/v1", apiKey: "${key.secret}" })`,
+          `  // Anthropic SDK: new Anthropic({ baseURL: "${url}", apiKey: "${key.secret}" })`,
+          '',
+          `Each response carries x-tollgate-request-id; the ledger row: curl -s ${url}/api/calls/<id> -H "Authorization: Bearer ${adminKey ?? ''}"`,
+          'Spend so far: ./bin/tollgate.js spend --by agent   (Ctrl-C stops the gateway)',
+        );
+      } else {
+        lines.push(`Providers: ${Object.keys(providers).join(', ')}. Point an SDK at ${url}/v1 (OpenAI) or ${url} (Anthropic) with a key from \`tollgate keys create\`.`);
+      }
+      ctx.io.stdout(lines.join('\n') + '\n');
+
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      ctx.io.stdout('Stopping: finishing in-flight calls and flushing the ledger…\n');
+      for (const c of closers) await c();
+      await gateway.close();
+    });
+}
