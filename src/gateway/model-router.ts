@@ -1,7 +1,8 @@
 /**
  * Which upstream serves a requested model, in order: a config alias (`fast: openai/gpt-4.1-mini`),
  * the price catalog's provider match among the configured providers, an explicit `provider/model`
- * prefix, and last the only configured provider of that API (a lone vLLM, say). Memoised.
+ * prefix, and last the only configured provider of that API when the catalog cannot know its models
+ * (a lone vLLM, say). A model too new for the catalog is reached with the prefix (`openai/gpt-9`). Memoised.
  */
 import { findProvider } from '@pydantic/genai-prices';
 import { TollgateError } from '../domain/errors.ts';
@@ -60,8 +61,9 @@ export class ModelRouter {
     }
     const prefixed = this.#explicit(api, requested, requested);
     if (prefixed) return prefixed;
+    // A lone self-hosted upstream (vLLM, Ollama…) serves whatever it serves: the catalog cannot know its models.
     const [only, ...others] = ofApi;
-    if (only && others.length === 0) return { upstream: only, model: requested };
+    if (only && others.length === 0 && !isCatalogProvider(only.id)) return { upstream: only, model: requested };
     return this.#refuse(api, requested, `no configured ${API_LABEL[api]} provider is known to serve it`);
   }
 
@@ -83,7 +85,7 @@ export class ModelRouter {
     const ids = [...this.#upstreams.values()].filter((u) => u.api === api).map((u) => u.id);
     throw new TollgateError(
       'not_found',
-      `unknown model "${requested}": ${why}. ${ids.length > 0 ? `Configured ${API_LABEL[api]} providers: ${ids.join(', ')}; write provider/model to choose one, or add an alias under models:.` : `No ${API_LABEL[api]} provider is configured (providers: in tollgate.yaml).`}`,
+      `unknown model "${requested}": ${why}. ${ids.length > 0 ? `Configured ${API_LABEL[api]} providers: ${ids.join(', ')}; write provider/model to send it to one anyway (e.g. ${ids[0]}/${requested}), or add an alias under models:.` : `No ${API_LABEL[api]} provider is configured (providers: in tollgate.yaml).`}`,
     );
   }
 }

@@ -74,7 +74,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   // Keep the exact bytes as well as the parsed body: an unchanged request is forwarded byte for byte.
-  app.removeContentTypeParser('application/json');
+  // JSON only: any other content type is refused with 415 rather than half-parsed.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     (req as FastifyRequest & { rawBody?: Buffer }).rawBody = body;
     if (body.length === 0) return done(null, undefined);
