@@ -1,6 +1,6 @@
 /**
- * Demo data: a small organisation with heavy-tailed agents, 30 days of calls priced by the real
- * pricer at each call's timestamp. Deterministic ids per (agent, day, n), so seeding twice adds
+ * Demo data: a small organisation with heavy-tailed agents, weekly seasonality and two incidents,
+ * days of calls priced by the real pricer at each call's timestamp. Deterministic ids per (agent, day, n), so seeding twice adds
  * nothing and seeding a day later adds only the new day.
  */
 import type { ScopeChain } from '../domain/scope.ts';
@@ -32,6 +32,15 @@ export const DEMO_AGENTS: readonly DemoAgent[] = [
 ];
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Incidents the history should show, in days before today: a runaway retry loop (one trace id,
+ * hundreds of calls in the small hours) and a prompt-bloat week (3× input per call).
+ */
+const INCIDENTS = {
+  runawayLoop: { agent: 'acme/eng/ci/test-fixer', daysAgo: 20, startHour: 2, hours: 3, extraCalls: 900 },
+  promptBloat: { agent: 'acme/support/helpdesk/summariser', fromDaysAgo: 12, toDaysAgo: 6, factor: 3 },
+} as const;
 
 /** Small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -85,14 +94,19 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
       const r = rng(hash(`${a.path}:${day}`));
       const weekday = new Date(day * DAY_MS).getUTCDay();
       const calls = Math.round(a.callsPerDay * (weekday === 0 || weekday === 6 ? 0.35 : 1) * (0.8 + 0.4 * r()));
-      for (let n = 0; n < calls; n++) {
-        // Office hours are busier: draw the hour from a bump around 14:00 UTC.
-        const hour = Math.min(23, Math.max(0, Math.round(14 + 4 * normal(r))));
+      const loop = INCIDENTS.runawayLoop;
+      const inLoop = a.path === loop.agent && day === today - loop.daysAgo;
+      const bloat = INCIDENTS.promptBloat;
+      const bloated = a.path === bloat.agent && day >= today - bloat.fromDaysAgo && day <= today - bloat.toDaysAgo;
+      for (let n = 0; n < calls + (inLoop ? loop.extraCalls : 0); n++) {
+        const looping = n >= calls;
+        // Office hours are busier: draw the hour from a bump around 14:00 UTC; the loop runs at night.
+        const hour = looping ? loop.startHour + Math.floor(((n - calls) / loop.extraCalls) * loop.hours) : Math.min(23, Math.max(0, Math.round(14 + 4 * normal(r))));
         const startedAt = day * DAY_MS + hour * 3_600_000 + Math.floor(r() * 3_600_000);
         if (startedAt > opts.now) continue;
         let pick = r();
         const model = a.models.find(([, share]) => (pick -= share) <= 0)?.[0] ?? a.models[0]![0];
-        const inputAll = Math.max(50, Math.round(a.medianInput * Math.exp(a.sigma * normal(r))));
+        const inputAll = Math.max(50, Math.round(a.medianInput * (bloated ? bloat.factor : 1) * Math.exp(a.sigma * normal(r))));
         const cached = a.provider === 'anthropic' || a.cacheShare > 0 ? Math.floor(inputAll * a.cacheShare * r()) : 0;
         const cacheWrite = a.provider === 'anthropic' && r() < 0.1 ? Math.floor((inputAll - cached) * 0.5) : 0;
         const output = Math.max(1, Math.round(inputAll * a.outputRatio * (0.5 + r())));
@@ -125,7 +139,7 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
           latencyMs,
           stream: r() < 0.5,
           estimated: false,
-          traceId: `demo-trace-${day}-${Math.floor(n / 4)}-${chain.agentName}`,
+          traceId: looping ? `demo-trace-${day}-runaway-${chain.agentName}` : `demo-trace-${day}-${Math.floor(n / 4)}-${chain.agentName}`,
           tags: { customer: `customer-${1 + Math.floor(Math.pow(r(), 3) * 40)}`, demo: 'true' },
         });
       }
