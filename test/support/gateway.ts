@@ -31,7 +31,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { sim?: SimulatorOptions; gateway?: Partial<GatewayOptions>; pricing?: unknown } = {}): Promise<Harness> {
+export async function startHarness(opts: { sim?: SimulatorOptions; gateway?: Partial<GatewayOptions>; pricing?: unknown; upstreamTimeoutMs?: number } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-gw-'));
   const sim = await startSimulator({ latencyMs: 0, chunkDelayMs: 0, ...opts.sim });
   const store = await openSqliteStore(join(dir, 'ledger.db'));
@@ -42,7 +42,7 @@ export async function startHarness(opts: { sim?: SimulatorOptions; gateway?: Par
     upstreams: createUpstreams({
       openai: { base_url: `${sim.url}/v1`, api_key: UPSTREAM_OPENAI_KEY },
       anthropic: { base_url: sim.url, api_key: UPSTREAM_ANTHROPIC_KEY, api: 'anthropic' },
-    }),
+    }, opts.upstreamTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.upstreamTimeoutMs }),
     adminKey: ADMIN_KEY,
     groupCommit: { maxDelayMs: 1 },
     ...opts.gateway,
