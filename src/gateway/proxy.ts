@@ -102,7 +102,8 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody;
   const payload = outgoing === requestBody && raw ? raw : Buffer.from(JSON.stringify(outgoing));
 
-  const abort = new AbortController();
+  // Only a stream can be cancelled half-way with something to save; a plain call runs to its end.
+  const abort = stream ? new AbortController() : null;
   let res: Dispatcher.ResponseData;
   try {
     res = await target.upstream.pool.request({
@@ -110,7 +111,7 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
       method: 'POST',
       headers: upstreamHeaders(req, target, payload.length),
       body: payload,
-      signal: abort.signal,
+      ...(abort ? { signal: abort.signal } : {}),
     });
   } catch (err) {
     const e = upstreamFailure(err, target);
@@ -119,7 +120,7 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   }
 
   const contentType = String(res.headers['content-type'] ?? '');
-  if (stream && res.statusCode < 300 && contentType.includes('text/event-stream')) {
+  if (abort && res.statusCode < 300 && contentType.includes('text/event-stream')) {
     await relayStream(ctx, spec, deps, req, reply, res, abort, injected);
     return;
   }

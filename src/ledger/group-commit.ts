@@ -1,15 +1,18 @@
 /**
  * Group commit: many callers each waiting for their own row, one transaction for all of them.
- * A batch is written when it reaches `maxBatch` rows or `maxDelayMs` after its first row, and
- * only one write is in flight; rows arriving meanwhile form the next batch. Each caller's promise
- * settles when its row is committed, so a response's last bytes can wait for exactly that.
+ * Only one write is in flight. When the writer is idle a row goes at once (after the current tick,
+ * so rows of the same tick share a transaction): no added latency at low load. Rows arriving during
+ * a write queue up and form the next batch (up to `maxBatch`), which is how batches grow with load.
+ * `maxDelayMs`, when set above 0, instead holds an idle writer's first row that long for company.
+ * Each caller's promise settles when its row is committed, so a response's last bytes can wait for
+ * exactly that.
  */
 import type { Ledger, LedgerEvent } from './contract.ts';
 
 export interface GroupCommitOptions {
   /** Rows per transaction at most (default 500). */
   maxBatch?: number;
-  /** How long the first row of a batch waits for company, in ms (default 2). */
+  /** How long an idle writer holds its first row for company, in ms (default 0: write at once). */
   maxDelayMs?: number;
 }
 
@@ -25,13 +28,14 @@ export class GroupCommitter {
   readonly #maxDelayMs: number;
   #queue: Pending[] = [];
   #timer: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
   #inFlight: Promise<void> | null = null;
   #closed = false;
 
   constructor(ledger: Ledger, opts: GroupCommitOptions = {}) {
     this.#ledger = ledger;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 500);
-    this.#maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
+    this.#maxDelayMs = Math.max(0, opts.maxDelayMs ?? 0);
   }
 
   /** Rows waiting for a transaction. */
@@ -45,7 +49,9 @@ export class GroupCommitter {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
       if (this.#queue.length >= this.#maxBatch) this.#kick();
-      else this.#timer ??= setTimeout(() => this.#kick(), this.#maxDelayMs);
+      else if (this.#inFlight) return; // the write in flight kicks the next batch when it ends
+      else if (this.#maxDelayMs > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#maxDelayMs);
+      else this.#immediate ??= setImmediate(() => this.#kick());
     });
   }
 
@@ -67,6 +73,10 @@ export class GroupCommitter {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
+    }
+    if (this.#immediate) {
+      clearImmediate(this.#immediate);
+      this.#immediate = null;
     }
     if (this.#inFlight || this.#queue.length === 0) return;
     const batch = this.#queue.splice(0, this.#maxBatch);

@@ -48,6 +48,18 @@ describe('GroupCommitter', () => {
     await gc.close();
   });
 
+  it('by default writes at once when idle and batches what arrives meanwhile', async () => {
+    const ledger = counting(store.ledger);
+    const gc = new GroupCommitter(ledger, { maxBatch: 400 });
+    const c = chainOf('gc-now/t/p/a');
+    await gc.record(makeEvent(c));
+    expect(ledger.batches).toEqual([1]);
+    await Promise.all(Array.from({ length: 1000 }, () => gc.record(makeEvent(c))));
+    expect(ledger.batches.slice(1)).toEqual([400, 400, 200]);
+    expect((await store.ledger.totals({ within: { tier: 'org', id: c.orgId } })).calls).toBe(1001);
+    await gc.close();
+  });
+
   it('resolves only after the row is committed', async () => {
     const gc = new GroupCommitter(store.ledger, { maxDelayMs: 20 });
     const c = chainOf('gc2/t/p/a');
