@@ -185,11 +185,11 @@ async function relayStream(
   const tracker = adapterFor(spec.route).streamTracker({ injectedUsage: injected });
   const splitter = new SseSplitter();
   let failure: TollgateError | null = null;
+  // One write per upstream chunk (its complete events), not one per event: fewer syscalls, same bytes.
   const forward = async (events: ReturnType<SseSplitter['push']>) => {
-    for (const e of events) {
-      if (tracker.onEvent(e) === 'drop' || clientGone) continue;
-      if (!out.write(e.raw)) await waitDrain(out);
-    }
+    let pending = '';
+    for (const e of events) if (tracker.onEvent(e) === 'forward') pending += e.raw;
+    if (pending !== '' && !clientGone && !out.write(pending)) await waitDrain(out);
   };
   try {
     for await (const chunk of res.body) {

@@ -38,12 +38,19 @@ class MessagesStreamTracker implements StreamTracker {
   /** Problems met in any usage of the stream: one bad report taints the whole call. */
   #problems: string[] = [];
   #sawDelta = false;
-  #text: string[] = [];
+  /** Raw data of content deltas, parsed only if the text is ever needed (a stream cut short). */
+  #deltas: string[] = [];
   #done = false;
   #error: UpstreamStreamError | null = null;
 
   onEvent(e: SseEvent): 'forward' | 'drop' {
     if (e.oversized === true) return 'forward';
+    // Hot path: content deltas are nearly every event and carry no usage; keep them unparsed.
+    if (e.event === 'content_block_delta') {
+      this.#deltas.push(e.data);
+      return 'forward';
+    }
+    if (e.event === 'ping') return 'forward';
     const data = parseJsonObject(e.data);
     if (data === null) return 'forward';
     switch (stringOf(data.type) ?? e.event) {
@@ -53,13 +60,9 @@ class MessagesStreamTracker implements StreamTracker {
         this.#absorb(readAnthropicCounts(message?.usage, 'message.usage', this.#problems));
         break;
       }
-      case 'content_block_delta': {
-        const delta = asObject(data.delta);
-        const field = DELTA_TEXT[stringOf(delta?.type) ?? ''];
-        const text = field === undefined ? null : stringOf(delta?.[field]);
-        if (text !== null) this.#text.push(text);
+      case 'content_block_delta':
+        this.#deltas.push(e.data);
         break;
-      }
       case 'message_delta':
         this.#sawDelta = true;
         this.#absorb(readAnthropicCounts(data.usage, 'usage', this.#problems));
@@ -97,7 +100,14 @@ class MessagesStreamTracker implements StreamTracker {
   }
 
   textSeen(): string {
-    return this.#text.join('');
+    const text: string[] = [];
+    for (const raw of this.#deltas) {
+      const delta = asObject(parseJsonObject(raw)?.delta);
+      const field = DELTA_TEXT[stringOf(delta?.type) ?? ''];
+      const t = field === undefined ? null : stringOf(delta?.[field]);
+      if (t !== null) text.push(t);
+    }
+    return text.join('');
   }
 
   finished(): boolean {

@@ -17,11 +17,15 @@ export const chatAdapter = {
   streamTracker: (opts: { injectedUsage: boolean }): StreamTracker => new ChatStreamTracker(opts.injectedUsage),
 } satisfies ProviderAdapter;
 
+/** Chunks worth parsing as they pass: any usage that is not `"usage":null` (counts, or junk to flag), and errors. */
+const USAGE_OR_ERROR = /"usage"\s*:\s*(?!null\b)|"error"\s*:/;
+
 class ChatStreamTracker implements StreamTracker {
   readonly #injectedUsage: boolean;
   #model: string | null = null;
   #usage: UsageCapture | null = null;
-  #text: string[] = [];
+  /** Raw data of ordinary chunks, parsed only if the text is ever needed (a stream cut short). */
+  #chunks: string[] = [];
   #done = false;
   #error: UpstreamStreamError | null = null;
 
@@ -36,6 +40,11 @@ class ChatStreamTracker implements StreamTracker {
       this.#done = true;
       return 'forward';
     }
+    // Hot path: most chunks carry neither counts nor an error; keep them unparsed until needed.
+    if (!USAGE_OR_ERROR.test(e.data)) {
+      this.#chunks.push(e.data);
+      return 'forward';
+    }
     const chunk = parseJsonObject(e.data);
     if (chunk === null) return 'forward';
     this.#model = stringOf(chunk.model) ?? this.#model;
@@ -45,7 +54,7 @@ class ChatStreamTracker implements StreamTracker {
       return 'forward';
     }
     const choices = chunk.choices;
-    if (Array.isArray(choices)) for (const choice of choices) this.#collectText(asObject(asObject(choice)?.delta));
+    if (Array.isArray(choices) && choices.length > 0) this.#chunks.push(e.data);
     // Every chunk carries `usage: null` once usage is asked for; only the last one has the counts.
     if (chunk.usage === undefined || chunk.usage === null) return 'forward';
     this.#usage = chatUsage(chunk.usage, this.#model);
@@ -53,26 +62,36 @@ class ChatStreamTracker implements StreamTracker {
     return this.#injectedUsage && usageOnly ? 'drop' : 'forward';
   }
 
-  #collectText(delta: Record<string, unknown> | null): void {
+  #collectText(text: string[], delta: Record<string, unknown> | null): void {
     if (delta === null) return;
     const content = stringOf(delta.content);
-    if (content !== null) this.#text.push(content);
+    if (content !== null) text.push(content);
     const refusal = stringOf(delta.refusal);
-    if (refusal !== null) this.#text.push(refusal);
+    if (refusal !== null) text.push(refusal);
     const calls = delta.tool_calls;
     if (!Array.isArray(calls)) return;
     for (const call of calls) {
       const args = stringOf(asObject(asObject(call)?.function)?.arguments);
-      if (args !== null) this.#text.push(args);
+      if (args !== null) text.push(args);
     }
   }
 
   reported(): UsageCapture | null {
+    if (this.#usage !== null && this.#usage.servedModel === null && this.#chunks.length > 0) {
+      // The counts chunk named no model: take it from the first ordinary chunk.
+      const model = stringOf(parseJsonObject(this.#chunks[0]!)?.model);
+      if (model !== null) this.#usage = { ...this.#usage, servedModel: model };
+    }
     return this.#usage;
   }
 
   textSeen(): string {
-    return this.#text.join('');
+    const text: string[] = [];
+    for (const raw of this.#chunks) {
+      const choices = parseJsonObject(raw)?.choices;
+      if (Array.isArray(choices)) for (const choice of choices) this.#collectText(text, asObject(asObject(choice)?.delta));
+    }
+    return text.join('');
   }
 
   partial(): UsageCapture | null {
