@@ -28,8 +28,8 @@ export async function openSqliteStore(file: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   // 64 MiB page cache: index updates on a growing ledger stay in memory instead of re-reading pages.
   sqlite.pragma('cache_size = -65536');
-  // Checkpoint every 32 MiB of WAL rather than 4 MiB: fewer, larger copies back into the main file.
-  sqlite.pragma('wal_autocheckpoint = 8192');
+  // The default checkpoint (every 1000 pages, ~4 MiB of WAL) is kept on purpose: better-sqlite3 runs it
+  // on the event loop, and 8x larger checkpoints raised bulk inserts ~15% but doubled the gateway's p99.
   sqlite.defaultSafeIntegers(true);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
   await migrate(db, { autoIncrementId: 'integer-autoincrement' });
