@@ -4,6 +4,7 @@
  * nothing and seeding a day later adds only the new day.
  */
 import type { ScopeChain } from '../domain/scope.ts';
+import { seededRandom } from '../domain/seeded-random.ts';
 import { usage } from '../domain/usage.ts';
 import type { LedgerEvent, Store } from '../ledger/contract.ts';
 import type { Pricer } from '../pricing/index.ts';
@@ -42,18 +43,6 @@ const INCIDENTS = {
   promptBloat: { agent: 'acme/support/helpdesk/summariser', fromDaysAgo: 12, toDaysAgo: 6, factor: 3 },
 } as const;
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function hash(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
@@ -91,7 +80,7 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
     const events: LedgerEvent[] = [];
     for (const a of DEMO_AGENTS) {
       const chain = chains.get(a.path)!;
-      const r = rng(hash(`${a.path}:${day}`));
+      const r = seededRandom(hash(`${a.path}:${day}`));
       const weekday = new Date(day * DAY_MS).getUTCDay();
       const calls = Math.round(a.callsPerDay * (weekday === 0 || weekday === 6 ? 0.35 : 1) * (0.8 + 0.4 * r()));
       const loop = INCIDENTS.runawayLoop;

@@ -3,7 +3,7 @@ import { adapterFor } from '../../src/providers/index.ts';
 import type { ApiRoute, StreamTracker } from '../../src/providers/index.ts';
 import type { SseEvent } from '../../src/providers/sse.ts';
 import { SseSplitter } from '../../src/providers/sse.ts';
-import { seededRandom } from '../../src/providers/simulator/seeded-random.ts';
+import { seededRandom } from '../../src/domain/seeded-random.ts';
 
 export { seededRandom };
 

@@ -13,7 +13,7 @@ import { anthropicCountTokens, anthropicMessages } from './anthropic-messages.ts
 import { openaiChat } from './openai-chat.ts';
 import { openaiEmbeddings, openaiModels } from './openai-embeddings.ts';
 import { openaiResponses } from './openai-responses.ts';
-import { seededRandom } from './seeded-random.ts';
+import { seededRandom } from '../../domain/seeded-random.ts';
 import type { SimControls } from './sim-controls.ts';
 import { readControls, SimRequestError } from './sim-controls.ts';
 import type { SimEndpoint } from './sim-endpoint.ts';

@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32): the simulator's error rate must replay identically run after run. */
+/** A small seeded PRNG (mulberry32): simulated error rates and demo data replay identically run after run. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
