@@ -38,8 +38,8 @@ export interface Gateway {
   app: FastifyInstance;
   keys: KeyCache;
   writer: GroupCommitter;
-  /** Stops accepting, finishes in-flight calls, flushes the ledger, closes upstream pools. */
-  close(): Promise<void>;
+  /** Stops accepting, lets in-flight calls finish (up to `deadlineMs`, default 30 s), flushes the ledger, closes upstream pools. */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 const ROUTES: (ProxyRoute & { method: 'POST'; path: string })[] = [
@@ -96,8 +96,19 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     ),
   );
 
+  // Calls in flight, streams included (Fastify does not track hijacked replies): close() waits for them.
+  const inFlight = new Set<Promise<void>>();
   for (const r of ROUTES) {
-    app.post(r.path, (req, reply) => proxyCall(r, req, reply, deps));
+    app.post(r.path, (req, reply) => {
+      const call = proxyCall(r, req, reply, deps);
+      const tracked = call.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(tracked);
+      void tracked.finally(() => inFlight.delete(tracked));
+      return call;
+    });
   }
 
   // Token counting is free at Anthropic and free here: passed through, never billed.
@@ -153,8 +164,15 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     app,
     keys,
     writer,
-    async close() {
-      await app.close();
+    async close(deadlineMs = 30_000) {
+      // Stop accepting; then let in-flight calls (streams above all) finish and record their rows, up to a deadline.
+      const closing = app.close();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(inFlight), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      clearTimeout(timer);
+      // What is left open is idle keep-alive (or past the deadline): without this, close() waits for keep-alive timeouts.
+      app.server.closeAllConnections();
+      await closing;
       await writer.close();
       await closeUpstreams(opts.upstreams);
     },

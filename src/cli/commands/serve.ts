@@ -34,10 +34,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const host = o.host ?? config.server?.host ?? '127.0.0.1';
 
       let providers: Record<string, ProviderConfig> = config.providers ?? {};
-      const closers: (() => Promise<void>)[] = [];
+      const closers: { kind: 'traffic' | 'upstream'; close: () => Promise<void> }[] = [];
       if (demo) {
         const sim = await startSimulator({ latencyMs: 150, chunkDelayMs: 15, recordCalls: false });
-        closers.push(() => sim.close());
+        closers.push({ kind: 'upstream', close: () => sim.close() });
         providers = { openai: { base_url: `${sim.url}/v1`, api_key: 'sim-openai' }, anthropic: { base_url: sim.url, api_key: 'sim-anthropic', api: 'anthropic' } };
       } else {
         for (const [id, p] of Object.entries(providers)) {
@@ -71,7 +71,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await gateway.keys.reload();
         if (o.traffic) {
           const traffic = await startDemoTraffic(store, url, { actor: ctx.actor });
-          closers.unshift(() => traffic.stop());
+          closers.push({ kind: 'traffic', close: () => traffic.stop() });
         }
         lines.push(
           `Demo mode: upstream is the built-in simulator (no provider configured; no real API is called).`,
@@ -105,7 +105,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         process.once('SIGTERM', stop);
       });
       ctx.io.stdout('Stopping: finishing in-flight calls and flushing the ledger…\n');
-      for (const c of closers) await c();
+      // Traffic first, the gateway next (its in-flight calls still need their upstream), the simulator last.
+      for (const c of closers.filter((c) => c.kind === 'traffic')) await c.close();
       await gateway.close();
+      for (const c of closers.filter((c) => c.kind === 'upstream')) await c.close();
     });
 }
