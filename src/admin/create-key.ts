@@ -47,3 +47,14 @@ export async function createKey(store: Store, input: CreateKeyInput): Promise<Cr
   );
   return { secret: s.secret, key, createdScopes: created };
 }
+
+/**
+ * Issues a fresh key named `name` for an agent and revokes the earlier ones of that name: one live
+ * key per purpose (the demo's, say) however often it is reissued.
+ */
+export async function reissueKey(store: Store, input: CreateKeyInput & { name: string }): Promise<CreatedKey> {
+  for (const k of await store.directory.listKeys({ under: input.scope })) {
+    if (k.name === input.name) await store.directory.setKeyState(k.id, 'revoked', input.actor);
+  }
+  return createKey(store, input);
+}

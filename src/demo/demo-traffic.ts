@@ -3,7 +3,7 @@
  * average, to 127.0.0.1 only), from the demo agents' own keys, so the ledger grows as you watch.
  */
 import { request } from 'undici';
-import { createKey } from '../admin/create-key.ts';
+import { reissueKey } from '../admin/create-key.ts';
 import type { Store } from '../ledger/contract.ts';
 import { DEMO_AGENTS } from './seed-demo.ts';
 
@@ -14,8 +14,7 @@ export interface DemoTraffic {
 export async function startDemoTraffic(store: Store, gatewayUrl: string, opts: { actor: string; meanIntervalMs?: number }): Promise<DemoTraffic> {
   const agents: { secret: string; provider: string; model: string; medianInput: number; sigma: number }[] = [];
   for (const a of DEMO_AGENTS) {
-    for (const k of await store.directory.listKeys({ under: a.path })) if (k.name === 'demo-traffic') await store.directory.setKeyState(k.id, 'revoked', opts.actor);
-    const { secret } = await createKey(store, { scope: a.path, name: 'demo-traffic', actor: opts.actor });
+    const { secret } = await reissueKey(store, { scope: a.path, name: 'demo-traffic', actor: opts.actor });
     agents.push({ secret, provider: a.provider, model: a.models[0]![0], medianInput: a.medianInput, sigma: a.sigma });
   }
   const mean = opts.meanIntervalMs ?? 1500;

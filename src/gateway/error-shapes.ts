@@ -3,14 +3,13 @@
  * the admin API with Tollgate's plain `{ error: { code, message } }`.
  */
 import type { ErrorCode } from '../domain/errors.ts';
-import { HTTP_STATUS, TollgateError } from '../domain/errors.ts';
+import type { TollgateError } from '../domain/errors.ts';
 
 export type ErrorShape = 'openai' | 'anthropic' | 'admin';
 
-// https://docs.anthropic.com/en/api/errors — the `type` vocabulary Anthropic clients switch on.
-const ANTHROPIC_TYPE: Partial<Record<ErrorCode, string>> = {
+/** The error `type` values both APIs share for the same situations. */
+const SHARED_TYPE: Partial<Record<ErrorCode, string>> = {
   invalid_request: 'invalid_request_error',
-  payload_too_large: 'request_too_large',
   unsupported_media_type: 'invalid_request_error',
   unpriced_model: 'invalid_request_error',
   unauthenticated: 'authentication_error',
@@ -21,29 +20,24 @@ const ANTHROPIC_TYPE: Partial<Record<ErrorCode, string>> = {
   forbidden: 'permission_error',
   scope_archived: 'permission_error',
   killed: 'permission_error',
+  rate_limited: 'rate_limit_error',
+};
+
+// https://docs.anthropic.com/en/api/errors — the `type` vocabulary Anthropic clients switch on.
+const ANTHROPIC_TYPE: Partial<Record<ErrorCode, string>> = {
+  ...SHARED_TYPE,
+  payload_too_large: 'request_too_large',
   not_found: 'not_found_error',
   budget_exceeded: 'rate_limit_error',
-  rate_limited: 'rate_limit_error',
   unavailable: 'overloaded_error',
 };
 
 // OpenAI's error `type` values as its SDKs see them.
 const OPENAI_TYPE: Partial<Record<ErrorCode, string>> = {
-  invalid_request: 'invalid_request_error',
+  ...SHARED_TYPE,
   payload_too_large: 'invalid_request_error',
-  unsupported_media_type: 'invalid_request_error',
-  unpriced_model: 'invalid_request_error',
   not_found: 'invalid_request_error',
-  unauthenticated: 'authentication_error',
-  key_invalid: 'authentication_error',
-  key_revoked: 'authentication_error',
-  key_expired: 'authentication_error',
-  key_suspended: 'permission_error',
-  forbidden: 'permission_error',
-  scope_archived: 'permission_error',
-  killed: 'permission_error',
   budget_exceeded: 'insufficient_quota',
-  rate_limited: 'rate_limit_error',
 };
 
 export function shapeFor(url: string): ErrorShape {
@@ -69,8 +63,4 @@ export function streamErrorEvent(err: TollgateError, shape: ErrorShape): string 
   return shape === 'anthropic' ? `event: error\ndata: ${JSON.stringify(body)}\n\n` : `data: ${JSON.stringify(body)}\n\n`;
 }
 
-export function statusOf(err: TollgateError): number {
-  return HTTP_STATUS[err.code];
-}
 
-export { TollgateError };

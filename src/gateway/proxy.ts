@@ -18,7 +18,7 @@ import { adapterFor } from '../providers/index.ts';
 import { injectStreamUsage } from '../providers/openai/inject-usage.ts';
 import { SseSplitter } from '../providers/sse.ts';
 import type { ErrorShape } from './error-shapes.ts';
-import { errorBody, streamErrorEvent } from './error-shapes.ts';
+import { streamErrorEvent } from './error-shapes.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { ModelRouter, RouteTarget } from './model-router.ts';
 import { newRequestId } from './request-id.ts';
@@ -38,7 +38,7 @@ export interface ProxyDeps {
   router: ModelRouter;
   writer: GroupCommitter;
   now: () => number;
-  log: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
+  log: { error: (obj: object, msg: string) => void };
 }
 
 /** Request headers forwarded upstream; everything else (client credentials above all) stays here. */
@@ -299,7 +299,8 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
   return event;
 }
 
-function upstreamHeaders(req: FastifyRequest, target: RouteTarget, length: number): Record<string, string> {
+/** Headers for the upstream request: the provider's own credential, never the client's key. */
+export function upstreamHeaders(req: FastifyRequest, target: RouteTarget, length: number): Record<string, string> {
   // identity: usage is read from the bytes as they pass, so they must not arrive compressed.
   const h: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(length), 'accept-encoding': 'identity' };
   for (const name of FORWARD_REQUEST_HEADERS) {
@@ -347,4 +348,3 @@ function upstreamFailure(err: unknown, target: RouteTarget): TollgateError {
   return new TollgateError('upstream_error', `cannot reach ${target.upstream.id} (${target.upstream.origin}): ${e.message}`, { cause: err });
 }
 
-export { errorBody };

@@ -15,7 +15,7 @@ import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
-import { presentedKey, proxyCall } from './proxy.ts';
+import { presentedKey, proxyCall, upstreamHeaders } from './proxy.ts';
 import type { Upstream } from './upstreams.ts';
 import { closeUpstreams } from './upstreams.ts';
 
@@ -70,7 +70,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     router,
     writer,
     now,
-    log: { warn: (o, m) => app.log.warn(o, m), error: (o, m) => app.log.error(o, m) },
+    log: { error: (o, m) => app.log.error(o, m) },
   };
 
   // Keep the exact bytes as well as the parsed body: an unchanged request is forwarded byte for byte.
@@ -121,11 +121,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     const res = await target.upstream.pool.request({
       path: `${target.upstream.basePath}/v1/messages/count_tokens`,
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'anthropic-version': String(req.headers['anthropic-version'] ?? '2023-06-01'),
-        ...(target.upstream.apiKey ? { 'x-api-key': target.upstream.apiKey } : {}),
-      },
+      headers: upstreamHeaders(req, target, raw.length),
       body: raw,
     });
     const bytes = Buffer.from(await res.body.arrayBuffer());

@@ -224,3 +224,22 @@ describe('memoised resolution', () => {
     expect(calls).toBe(4);
   });
 });
+
+describe('bundled data only', () => {
+  it('never reaches for the network, cold or hot', () => {
+    const original = globalThis.fetch;
+    let calls = 0;
+    globalThis.fetch = (() => {
+      calls++;
+      return Promise.reject(new Error('no network'));
+    }) as typeof fetch;
+    try {
+      const fresh = createPricer();
+      fresh.price('anthropic', 'claude-haiku-4-5', usage({ inputTokens: 10 }), AT);
+      fresh.price('acme', 'mystery-model', usage({ inputTokens: 10 }), AT);
+    } finally {
+      globalThis.fetch = original;
+    }
+    expect(calls).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createKey } from '../../admin/create-key.ts';
+import { reissueKey } from '../../admin/create-key.ts';
 import { seedDemo } from '../../demo/seed-demo.ts';
 import type { CliContext } from '../context.ts';
 import { toJson } from '../output.ts';
@@ -7,7 +7,7 @@ import { currentMonth, parseMonth } from '../parse-time.ts';
 import { renderTree } from './scopes.ts';
 import { renderSpend, spendByGroup } from './spend.ts';
 
-const DEMO_KEY_SCOPE = 'acme/support/helpdesk/triage-bot';
+export const DEMO_KEY_SCOPE = 'acme/support/helpdesk/triage-bot';
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -19,11 +19,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const now = ctx.now();
       const seeded = await seedDemo(store, ctx.pricer(), { now, days: Math.max(1, Math.min(400, Number(o.days) || 30)), actor: ctx.actor });
-      // One live demo key at a time: retire the previous ones so demo runs do not pile up keys.
-      for (const k of await store.directory.listKeys({ under: DEMO_KEY_SCOPE })) {
-        if (k.name === 'demo') await store.directory.setKeyState(k.id, 'revoked', ctx.actor);
-      }
-      const key = await createKey(store, { scope: DEMO_KEY_SCOPE, name: 'demo', actor: ctx.actor, now });
+      // One live demo key at a time: demo runs do not pile up keys.
+      const key = await reissueKey(store, { scope: DEMO_KEY_SCOPE, name: 'demo', actor: ctx.actor, now });
       const month = parseMonth(currentMonth(now));
       const spend = await spendByGroup(store, month, 'team', 'acme');
       if (o.json) {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { createKey } from '../../admin/create-key.ts';
+import { reissueKey } from '../../admin/create-key.ts';
+import { DEMO_KEY_SCOPE } from './demo.ts';
 import { seedDemo } from '../../demo/seed-demo.ts';
 import { startDemoTraffic } from '../../demo/demo-traffic.ts';
 import { TollgateError } from '../../domain/errors.ts';
@@ -64,10 +65,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const lines = [`Tollgate gateway on ${url}  (ledger: ${store.location}, ${store.capabilities.dialect})`];
       if (demo) {
         const seeded = await seedDemo(store, ctx.pricer(), { now: ctx.now(), days: 90, actor: ctx.actor });
-        for (const k of await store.directory.listKeys({ under: 'acme/support/helpdesk/triage-bot' })) {
-          if (k.name === 'demo') await store.directory.setKeyState(k.id, 'revoked', ctx.actor);
-        }
-        const key = await createKey(store, { scope: 'acme/support/helpdesk/triage-bot', name: 'demo', actor: ctx.actor });
+        const key = await reissueKey(store, { scope: DEMO_KEY_SCOPE, name: 'demo', actor: ctx.actor });
         await gateway.keys.reload();
         if (o.traffic) {
           const traffic = await startDemoTraffic(store, url, { actor: ctx.actor });
@@ -77,7 +75,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
           `Demo mode: upstream is the built-in simulator (no provider configured; no real API is called).`,
           seeded.inserted > 0 ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days).` : 'Demo history already present.',
           '',
-          `Demo key (acme/support/helpdesk/triage-bot), shown once:  ${key.secret}`,
+          `Demo key (${DEMO_KEY_SCOPE}), shown once:  ${key.secret}`,
           `Admin key for /api/ (this run only; set TOLLGATE_ADMIN_KEY to fix it):  ${adminKey ?? ''}`,
           '',
           'Try it:',
