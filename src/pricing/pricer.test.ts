@@ -232,7 +232,7 @@ describe('bundled data only', () => {
     globalThis.fetch = (() => {
       calls++;
       return Promise.reject(new Error('no network'));
-    }) as typeof fetch;
+    });
     try {
       const fresh = createPricer();
       fresh.price('anthropic', 'claude-haiku-4-5', usage({ inputTokens: 10 }), AT);
