@@ -5,6 +5,8 @@
 import { userInfo } from 'node:os';
 import type { LoadedConfig } from '../config/load-config.ts';
 import { loadConfig } from '../config/load-config.ts';
+import type { OpenedCounters } from '../counters/open-counters.ts';
+import { openCounters } from '../counters/open-counters.ts';
 import type { Store } from '../ledger/contract.ts';
 import { DEFAULT_DB_FILE, openStore } from '../ledger/open-store.ts';
 import type { Pricer } from '../pricing/index.ts';
@@ -24,6 +26,7 @@ export class CliContext {
   #config: LoadedConfig | undefined;
   #store: Promise<Store> | undefined;
   #pricer: Pricer | undefined;
+  #counters: Promise<OpenedCounters> | undefined;
 
   constructor(io: Io, env: NodeJS.ProcessEnv, now: () => number = Date.now) {
     this.io = io;
@@ -60,12 +63,32 @@ export class CliContext {
     return this.#store;
   }
 
+  /** TOLLGATE_REDIS, then the config's `redis`; null: in-process counters. */
+  redisTarget(): string | null {
+    return this.env['TOLLGATE_REDIS'] || this.config().config.redis || null;
+  }
+
+  /** The budget counters: Redis when configured, else in-process (which only the gateway process sees). */
+  counters(opts: { onError?: (err: Error) => void } = {}): Promise<OpenedCounters> {
+    this.#counters ??= openCounters(this.redisTarget(), opts);
+    return this.#counters;
+  }
+
+  /** The zone calendar budget periods use when a budget names none. */
+  timeZone(): string {
+    return this.config().config.controls?.time_zone ?? 'UTC';
+  }
+
   pricer(): Pricer {
     this.#pricer ??= createPricer(this.config().config.pricing);
     return this.#pricer;
   }
 
   async close(): Promise<void> {
+    if (this.#counters) {
+      const c = await this.#counters.catch(() => null);
+      await c?.close();
+    }
     if (this.#store) {
       const s = await this.#store.catch(() => null);
       await s?.close();

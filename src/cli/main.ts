@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { toTollgateError } from '../domain/errors.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBudgets } from './commands/budgets.ts';
+import { registerControls } from './commands/controls.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerPrice } from './commands/price.ts';
@@ -31,6 +33,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerKeys(program, ctx);
   registerScopes(program, ctx);
   registerSpend(program, ctx);
+  registerBudgets(program, ctx);
+  registerControls(program, ctx);
   registerPrice(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);

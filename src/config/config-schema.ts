@@ -52,6 +52,14 @@ export const configSchema = z.strictObject({
       upstream_timeout_ms: z.number().int().positive().optional(),
     })
     .optional(),
+  controls: z
+    .strictObject({
+      /** IANA zone calendar budget periods are aligned in when a budget names none (default UTC). */
+      time_zone: z.string().optional(),
+      /** How long a reservation lives unless its call renews it, in ms (default 60 000). */
+      lease_ms: z.number().int().min(500).max(3_600_000).optional(),
+    })
+    .optional(),
 });
 
 export type TollgateConfig = z.output<typeof configSchema>;

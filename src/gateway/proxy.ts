@@ -9,14 +9,18 @@ import type { Dispatcher } from 'undici';
 import { TollgateError, toTollgateError } from '../domain/errors.ts';
 import { nanoToDecimalString } from '../domain/money.ts';
 import type { Usage } from '../domain/usage.ts';
-import { usage as makeUsage } from '../domain/usage.ts';
+import { totalInputTokens, usage as makeUsage } from '../domain/usage.ts';
 import type { LedgerEvent, ResolvedKey } from '../ledger/contract.ts';
 import type { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
+import type { KillSwitch } from '../ledger/contract.ts';
 import type { ApiRoute, UsageCapture } from '../providers/contract.ts';
 import { adapterFor } from '../providers/index.ts';
 import { injectStreamUsage } from '../providers/openai/inject-usage.ts';
 import { SseSplitter } from '../providers/sse.ts';
+import type { Admission, Admitted } from './admission.ts';
+import { killedError } from './admission.ts';
+import { costBound, largestFittingMaxTokens } from './cost-bound.ts';
 import type { ErrorShape } from './error-shapes.ts';
 import { streamErrorEvent } from './error-shapes.ts';
 import type { KeyCache } from './key-cache.ts';
@@ -37,6 +41,7 @@ export interface ProxyDeps {
   pricer: Pricer;
   router: ModelRouter;
   writer: GroupCommitter;
+  admission: Admission;
   now: () => number;
   log: { error: (obj: object, msg: string) => void };
 }
@@ -70,6 +75,9 @@ interface CallContext {
   traceId: string | null;
   tags: Record<string, string>;
   requestBody: Record<string, unknown>;
+  admitted: Admitted | null;
+  /** Set when a kill switch cut this call while it ran. */
+  killedBy: KillSwitch | null;
 }
 
 export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<void> {
@@ -86,9 +94,15 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   if (typeof model !== 'string' || model.trim() === '') {
     throw new TollgateError('invalid_request', 'missing "model": every request names the model it calls', { details: { param: 'model' } });
   }
-  const target = deps.router.resolve(spec.api, model);
+  const chain = key.chain;
+  if (!chain) throw new TollgateError('key_invalid', `${key.display} is not bound to an agent; model calls need an agent key`);
+  deps.admission.checkKill(chain);
+  // A spent soft budget with a cheaper alias sends the call there; the client is told in a header.
+  const degradeTo = deps.admission.degradeTarget(chain, startedAt);
+  const target = deps.router.resolve(spec.api, degradeTo ?? model);
+  if (degradeTo !== null) void reply.header('x-tollgate-degraded-to', degradeTo);
   const stream = requestBody['stream'] === true && spec.route !== 'openai.embeddings';
-  const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, ...tagsOf(req) };
+  const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, admitted: null, killedBy: null, ...tagsOf(req) };
 
   // The body goes upstream byte for byte unless we must change it (resolved alias or prefix, injected usage request).
   let outgoing: Record<string, unknown> = requestBody;
@@ -102,8 +116,47 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody;
   const payload = outgoing === requestBody && raw ? raw : Buffer.from(JSON.stringify(outgoing));
 
+  // Reserve the most this call can cost on every budget and limit of its chain before it goes out.
+  const provider = target.upstream.id;
+  const bound = costBound(deps.pricer, provider, target.model, spec.route, outgoing, payload.length, startedAt);
+  ctx.admitted = await deps.admission.admit({
+    id,
+    chain,
+    at: startedAt,
+    costNano: bound.costNano,
+    tokens: bound.inputTokens + bound.outputTokens,
+    fit: (room) => largestFittingMaxTokens(deps.pricer, provider, target.model, spec.route, outgoing, payload.length, startedAt, room),
+  });
+  for (const [k, v] of Object.entries(ctx.admitted.headers)) void reply.header(k, v);
+
   // Only a stream can be cancelled half-way with something to save; a plain call runs to its end.
   const abort = stream ? new AbortController() : null;
+  const untrack = abort
+    ? deps.admission.track(id, chain, (kill) => {
+        ctx.killedBy = kill;
+        abort.abort();
+      })
+    : null;
+  try {
+    await forward(ctx, spec, deps, req, reply, payload, abort, injected);
+  } finally {
+    untrack?.();
+    // A path that ended without a ledger row (a bug, or a throw while replying) must not hold budget.
+    if (ctx.admitted) await deps.admission.settle(ctx.admitted, { costNano: 0n, tokens: 0 });
+  }
+}
+
+async function forward(
+  ctx: CallContext,
+  spec: ProxyRoute,
+  deps: ProxyDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  payload: Buffer,
+  abort: AbortController | null,
+  injected: boolean,
+): Promise<void> {
+  const { target } = ctx;
   let res: Dispatcher.ResponseData;
   try {
     res = await target.upstream.pool.request({
@@ -114,7 +167,7 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
       ...(abort ? { signal: abort.signal } : {}),
     });
   } catch (err) {
-    const e = upstreamFailure(err, target);
+    const e = ctx.killedBy ? killedError(ctx.killedBy) : upstreamFailure(err, target);
     await record(ctx, spec, deps, { status: e.status, errorCode: e.code, capture: null, estimated: false });
     throw e;
   }
@@ -167,7 +220,9 @@ async function relayStream(
 ): Promise<void> {
   reply.hijack();
   const out = reply.raw;
-  const headers: Record<string, string | string[]> = { 'x-tollgate-request-id': ctx.id };
+  const headers: Record<string, string | string[]> = { ...ctx.admitted?.headers, 'x-tollgate-request-id': ctx.id };
+  const degraded = reply.getHeader('x-tollgate-degraded-to');
+  if (typeof degraded === 'string') headers['x-tollgate-degraded-to'] = degraded;
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k)) headers[k] = v;
   out.writeHead(res.statusCode, headers);
   out.flushHeaders();
@@ -201,12 +256,13 @@ async function relayStream(
     if (upstreamError) failure = new TollgateError('upstream_error', `upstream error mid-stream: ${upstreamError.type}: ${upstreamError.message}`);
     else if (!tracker.finished() && !clientGone) failure = new TollgateError('upstream_error', 'the upstream ended the stream before it was complete');
   } catch (err) {
-    if (!clientGone) failure = upstreamFailure(err, ctx.target);
+    if (ctx.killedBy) failure = killedError(ctx.killedBy);
+    else if (!clientGone) failure = upstreamFailure(err, ctx.target);
   } finally {
     req.raw.socket?.off('close', onClose);
     out.off('close', onClose);
   }
-  if (clientGone) res.body.destroy();
+  if (clientGone || ctx.killedBy) res.body.destroy();
 
   const reported = tracker.reported();
   const cutShort = clientGone || failure !== null || reported === null;
@@ -290,12 +346,16 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
     traceId: ctx.traceId,
     tags,
   };
+  const admitted = ctx.admitted;
+  ctx.admitted = null;
+  const settled = admitted ? deps.admission.settle(admitted, { costNano: event.effectiveCostNano, tokens: totalInputTokens(u) + u.outputTokens }) : null;
   try {
     await deps.writer.record(event);
   } catch (err) {
     // The client already has (or is getting) its answer; losing the row is the worst outcome, so say so loudly.
     deps.log.error({ err, requestId: ctx.id }, 'ledger write failed for a completed call');
   }
+  await settled;
   return event;
 }
 

@@ -6,11 +6,17 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TollgateError, toTollgateError } from '../domain/errors.ts';
 import { nanoToDecimalString } from '../domain/money.ts';
+import { budgetInput } from '../admin/budgets.ts';
+import { budgetJson, budgetStatus } from '../analytics/budget-status.ts';
+import type { Counters } from '../counters/contract.ts';
+import { MemoryCounters } from '../counters/memory/memory-counters.ts';
 import type { Store } from '../ledger/contract.ts';
 import type { GroupCommitOptions } from '../ledger/group-commit.ts';
 import { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { requireAdmin } from './admin-auth.ts';
+import { Admission } from './admission.ts';
+import { ControlsCache } from './controls-cache.ts';
 import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
@@ -32,11 +38,21 @@ export interface GatewayOptions {
   now?: () => number;
   groupCommit?: GroupCommitOptions;
   keyCheckEveryMs?: number;
+  /** Budget and rate-limit counters; default in-process (one replica). The caller closes counters it passes. */
+  counters?: Counters;
+  /** Reservation lease, ms (default 60 000); live calls renew it. */
+  leaseMs?: number;
+  /** How often budgets and kill switches are re-checked, ms (default 250). */
+  controlsPollMs?: number;
+  /** Calendar budget periods' zone when a budget names none (default UTC). */
+  timeZone?: string;
 }
 
 export interface Gateway {
   app: FastifyInstance;
   keys: KeyCache;
+  admission: Admission;
+  controls: ControlsCache;
   writer: GroupCommitter;
   /** Stops accepting, lets in-flight calls finish (up to `deadlineMs`, default 30 s), flushes the ledger, closes upstream pools. */
   close(deadlineMs?: number): Promise<void>;
@@ -64,14 +80,20 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const keys = new KeyCache(opts.store.directory, { checkEveryMs: opts.keyCheckEveryMs ?? 1000, now });
   const writer = new GroupCommitter(opts.store.ledger, opts.groupCommit);
   const router = new ModelRouter(opts.upstreams, opts.aliases);
-  const deps: ProxyDeps = {
-    keys,
-    pricer: opts.pricer,
-    router,
-    writer,
+  const log = { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) };
+  const counters = opts.counters ?? new MemoryCounters();
+  const controls = new ControlsCache(opts.store.controls, opts.store.directory, { pollMs: opts.controlsPollMs ?? 250, log });
+  const admission = new Admission({
+    counters,
+    cache: controls,
+    controls: opts.store.controls,
+    ledger: opts.store.ledger,
     now,
-    log: { error: (o, m) => app.log.error(o, m) },
-  };
+    ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
+    log,
+  });
+  const deps: ProxyDeps = { keys, pricer: opts.pricer, router, writer, admission, now, log };
+  const timeZone = opts.timeZone ?? 'UTC';
 
   // Keep the exact bytes as well as the parsed body: an unchanged request is forwarded byte for byte.
   // JSON only: any other content type is refused with 415 rather than half-parsed.
@@ -153,12 +175,18 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     };
   });
 
-  app.get('/healthz', () => ({ ok: true }));
+  registerControlsApi(app, opts, { controls, admission, counters, now, timeZone });
+
+  app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 
   await keys.refreshIfStale();
+  await controls.start();
+  admission.start();
   return {
     app,
     keys,
+    admission,
+    controls,
     writer,
     async close(deadlineMs = 30_000) {
       // Stop accepting; then let in-flight calls (streams above all) finish and record their rows, up to a deadline.
@@ -170,6 +198,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       app.server.closeAllConnections();
       await closing;
       await writer.close();
+      controls.close();
+      admission.close();
+      if (!opts.counters) await counters.close();
       await closeUpstreams(opts.upstreams);
     },
   };
@@ -177,6 +208,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
 
 function sendError(reply: FastifyReply, req: FastifyRequest, err: TollgateError, app: FastifyInstance): FastifyReply {
   if (err.code === 'internal') app.log.error({ err: err.cause ?? err }, 'internal error');
+  // The SDKs retry 429s by default: a spent budget or a kill switch will not clear on a retry, a rate limit will.
+  if (err.code === 'budget_exceeded' || err.code === 'killed') void reply.header('x-should-retry', 'false');
+  const retryAfter = err.details?.['retry_after_seconds'];
+  if (err.code === 'rate_limited' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   return reply.code(err.status).send(errorBody(err, shapeFor(req.url)));
 }
 
@@ -198,4 +233,121 @@ function fromFastify(err: unknown, bodyLimit: number): TollgateError {
     return new TollgateError('invalid_request', e.message ?? 'bad request');
   }
   return toTollgateError(err);
+}
+
+interface ControlsApiDeps {
+  controls: ControlsCache;
+  admission: Admission;
+  counters: Counters;
+  now: () => number;
+  timeZone: string;
+}
+
+/** Budgets, rate limits and kill switches over the admin API (the CLI's budgets, limits, kill, revive). */
+function registerControlsApi(app: FastifyInstance, opts: GatewayOptions, d: ControlsApiDeps): void {
+  const store = opts.store;
+  const actorOf = (req: FastifyRequest) => {
+    const who = req.headers['x-tollgate-actor'];
+    return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
+  };
+  const body = (req: FastifyRequest) => {
+    const b = req.body;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TollgateError('invalid_request', 'send a JSON object');
+    return b as Record<string, unknown>;
+  };
+  const str = (b: Record<string, unknown>, name: string, required = true): string | undefined => {
+    const v = b[name];
+    if (v === undefined || v === null) {
+      if (required) throw new TollgateError('invalid_request', `missing "${name}"`, { details: { param: name } });
+      return undefined;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') throw new TollgateError('invalid_request', `"${name}" must be a string`, { details: { param: name } });
+    return String(v);
+  };
+  const optionalCount = (b: Record<string, unknown>, name: string): number | null => {
+    const v = b[name];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new TollgateError('invalid_request', `"${name}" must be a whole number above 0 or null`, { details: { param: name } });
+    return v;
+  };
+  const query = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
+
+  app.get('/api/budgets', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const under = query(req)['scope'];
+    const policies = await store.controls.listBudgets(under ? { under } : {});
+    const states = await budgetStatus(policies, { ledger: store.ledger, counters: d.counters, now: d.now() });
+    return { data: states.map(budgetJson) };
+  });
+
+  app.put('/api/budgets', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const b = body(req);
+    const thresholds = b['thresholds'];
+    if (thresholds !== undefined && !Array.isArray(thresholds) && typeof thresholds !== 'string') throw new TollgateError('invalid_request', '"thresholds" is a list of percentages, e.g. [50, 80, 100]');
+    const input = budgetInput(
+      {
+        scope: str(b, 'scope')!,
+        amount: str(b, 'amount_usd')!,
+        period: str(b, 'period')!,
+        action: str(b, 'action', false),
+        thresholds: thresholds as string | number[] | undefined,
+        timeZone: str(b, 'time_zone', false),
+        degradeTo: str(b, 'degrade_to', false) ?? null,
+      },
+      d.timeZone,
+    );
+    const { budget, before } = await store.controls.setBudget(input, actorOf(req));
+    await d.controls.reload();
+    const [state] = await budgetStatus([budget], { ledger: store.ledger, counters: d.counters, now: d.now() });
+    return { budget: budgetJson(state!), replaced: before !== null };
+  });
+
+  app.delete('/api/budgets', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const q = query(req);
+    if (!q['scope'] || !q['period']) throw new TollgateError('invalid_request', 'give ?scope=…&period=… of the budget to delete');
+    const gone = await store.controls.deleteBudget(q['scope'], q['period'], actorOf(req));
+    await d.controls.reload();
+    return { deleted: { id: gone.id, scope: gone.scopePath, period: gone.period } };
+  });
+
+  app.get('/api/budget-alerts', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const alerts = await store.controls.alerts({ limit: 200 });
+    return { data: alerts.map((a) => ({ ...a, spentUsd: nanoToDecimalString(a.spentNano), limitUsd: nanoToDecimalString(a.limitNano), spentNano: a.spentNano.toString(), limitNano: a.limitNano.toString() })) };
+  });
+
+  app.get('/api/limits', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    return { data: await store.controls.listRateLimits() };
+  });
+
+  app.put('/api/limits', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const b = body(req);
+    const limit = await store.controls.setRateLimit(str(b, 'scope')!, { rpm: optionalCount(b, 'rpm'), tpm: optionalCount(b, 'tpm') }, actorOf(req));
+    await d.controls.reload();
+    return { limit };
+  });
+
+  app.get('/api/kills', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    return { data: await store.controls.listKills() };
+  });
+
+  app.post('/api/kill', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const b = body(req);
+    const kill = await store.controls.kill(str(b, 'scope')!, str(b, 'reason', false) ?? '', actorOf(req));
+    await d.controls.reload();
+    return { kill };
+  });
+
+  app.post('/api/revive', async (req) => {
+    requireAdmin(req, opts.adminKey);
+    const revived = await store.controls.revive(str(body(req), 'scope')!, actorOf(req));
+    await d.controls.reload();
+    return { revived };
+  });
 }

@@ -184,8 +184,94 @@ export interface StoreCapabilities {
   dialect: 'sqlite' | 'postgres';
 }
 
+export type BudgetAction = 'hard' | 'soft' | 'showback' | 'chargeback' | 'plan';
+
+/** A budget on one scope and period. Refusing actions (`hard`, `chargeback`) hold calls to the limit. */
+export interface BudgetPolicy {
+  id: string;
+  scopeId: string;
+  scopePath: string;
+  tier: Tier;
+  amountNano: bigint;
+  /** `day|week|month|quarter|year` or `rolling:<N>h|d` (see domain/budget-period). */
+  period: string;
+  action: BudgetAction;
+  /** Percentages of the amount at which an alert fires once per period, ascending. */
+  thresholds: number[];
+  /** IANA zone calendar periods are aligned in. */
+  timeZone: string;
+  /** Soft budgets: model alias calls are sent to once the budget is spent; null keeps the model. */
+  degradeTo: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BudgetInput {
+  scopePath: string;
+  amountNano: bigint;
+  period: string;
+  action: BudgetAction;
+  thresholds: number[];
+  timeZone: string;
+  degradeTo: string | null;
+}
+
+/** Requests and tokens per minute on a scope (any tier; usually an agent). Null: no limit. */
+export interface RateLimit {
+  scopeId: string;
+  scopePath: string;
+  rpm: number | null;
+  tpm: number | null;
+  updatedAt: number;
+}
+
+export interface KillSwitch {
+  scopeId: string;
+  scopePath: string;
+  at: number;
+  actor: string;
+  reason: string;
+}
+
+/** A budget threshold crossed, recorded once per budget, period and threshold (across replicas). */
+export interface BudgetAlert {
+  budgetId: string;
+  scopePath: string;
+  periodStart: number;
+  threshold: number;
+  at: number;
+  spentNano: bigint;
+  limitNano: bigint;
+}
+
+/**
+ * Budgets, rate limits and kill switches: administrative state like the directory (every change is
+ * audited and bumps the directory version, so gateway caches reload within a second).
+ */
+export interface Controls {
+  /** Creates or replaces the budget of a scope for a period; returns it and the one it replaced. */
+  setBudget(input: BudgetInput, actor: string): Promise<{ budget: BudgetPolicy; before: BudgetPolicy | null }>;
+  /** Deletes the budget of a scope for a period; throws `not_found` when there is none. */
+  deleteBudget(scopePath: string, period: string, actor: string): Promise<BudgetPolicy>;
+  /** Budgets, optionally only those in the subtree under `under`, in scope path order. */
+  listBudgets(opts?: { under?: string }): Promise<BudgetPolicy[]>;
+  /** Sets (or with both null, removes) a scope's rate limits. */
+  setRateLimit(scopePath: string, limits: { rpm: number | null; tpm: number | null }, actor: string): Promise<RateLimit | null>;
+  listRateLimits(opts?: { under?: string }): Promise<RateLimit[]>;
+  /** Stops every call of a scope's subtree; throws `conflict` when already killed. */
+  kill(scopePath: string, reason: string, actor: string): Promise<KillSwitch>;
+  /** Lifts a kill switch; throws `not_found` when the scope is not killed. */
+  revive(scopePath: string, actor: string): Promise<KillSwitch>;
+  listKills(): Promise<KillSwitch[]>;
+  /** Records a crossed threshold; false when it was already recorded (by this or another replica). */
+  recordAlert(alert: Omit<BudgetAlert, 'scopePath'>): Promise<boolean>;
+  /** Recorded alerts, newest first. */
+  alerts(opts?: { limit?: number; budgetId?: string }): Promise<BudgetAlert[]>;
+}
+
 export interface Store {
   readonly directory: Directory;
+  readonly controls: Controls;
   readonly ledger: Ledger;
   readonly capabilities: StoreCapabilities;
   /** Where the data lives, for people (file path or URL without credentials). */

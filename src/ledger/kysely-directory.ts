@@ -12,7 +12,7 @@ import { newScopeId } from '../domain/virtual-key.ts';
 import type { AuditEntry, Directory, KeyRecord, KeyState, NewKey, ResolvedKey, ScopeNode } from './contract.ts';
 import type { Database, KeysTable, ScopesTable } from './schema.ts';
 
-type Db = Kysely<Database> | Transaction<Database>;
+export type Db = Kysely<Database> | Transaction<Database>;
 
 export class KyselyDirectory implements Directory {
   readonly #db: Kysely<Database>;
@@ -277,7 +277,7 @@ function resolveKey(k: Selectable<KeysTable>, scopes: Map<string, Selectable<Sco
   return { ...toKey(k, leaf.path), hash: k.hash, chain, scopeArchived: lineage.some((s) => s.archived_at !== null) };
 }
 
-async function mustGetScope(db: Db, path: string): Promise<ScopeNode> {
+export async function mustGetScope(db: Db, path: string): Promise<ScopeNode> {
   const p = formatScope(parseScope(path));
   const row = await db.selectFrom('scopes').selectAll().where('path', '=', p).executeTakeFirst();
   if (!row) throw new TollgateError('not_found', `scope "${p}" does not exist`);
@@ -301,14 +301,14 @@ async function findKeyByRef(db: Db, ref: string): Promise<Selectable<KeysTable>>
   return first;
 }
 
-async function writeAudit(db: Db, at: number, actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
+export async function writeAudit(db: Db, at: number, actor: string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
   await db
     .insertInto('audit_log')
     .values({ at, actor, action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) })
     .execute();
 }
 
-async function bumpVersion(db: Db): Promise<void> {
+export async function bumpVersion(db: Db): Promise<void> {
   await db
     .updateTable('meta')
     .set({ value: sql<string>`cast(cast(value as integer) + 1 as text)` })
@@ -316,7 +316,7 @@ async function bumpVersion(db: Db): Promise<void> {
     .execute();
 }
 
-function isUniqueViolation(err: unknown): boolean {
+export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   // PostgreSQL unique_violation, or SQLite's constraint error.
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { Migrator } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Store, StoreCapabilities } from './contract.ts';
+import { KyselyControls } from './kysely-controls.ts';
 import { KyselyDirectory } from './kysely-directory.ts';
 import { KyselyLedger } from './kysely-ledger.ts';
 import type { MigrationDialect } from './migrations.ts';
@@ -24,6 +25,7 @@ export async function migrate(db: Kysely<Database>, dialect: MigrationDialect): 
 export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilities, location: string, close: () => Promise<void>): Store {
   return {
     directory: new KyselyDirectory(db),
+    controls: new KyselyControls(db),
     ledger: new KyselyLedger(db, capabilities),
     capabilities,
     location,

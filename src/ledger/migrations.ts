@@ -138,6 +138,53 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await sql`insert into meta (key, value) values ('directory_version', '1')`.execute(db);
       },
     },
+    '0002_controls': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('budgets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('scope_id', 'text', (c) => c.notNull().references('scopes.id'))
+          .addColumn('amount_nano', 'bigint', (c) => c.notNull())
+          .addColumn('period', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('thresholds', 'text', (c) => c.notNull())
+          .addColumn('time_zone', 'text', (c) => c.notNull())
+          .addColumn('degrade_to', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('budgets_scope_period', ['scope_id', 'period'])
+          .execute();
+
+        await db.schema
+          .createTable('rate_limits')
+          .addColumn('scope_id', 'text', (c) => c.primaryKey().references('scopes.id'))
+          .addColumn('rpm', 'bigint')
+          .addColumn('tpm', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('kill_switches')
+          .addColumn('scope_id', 'text', (c) => c.primaryKey().references('scopes.id'))
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .execute();
+
+        // One row per budget, period and threshold: replicas racing to alert insert once.
+        await db.schema
+          .createTable('budget_alerts')
+          .addColumn('budget_id', 'text', (c) => c.notNull())
+          .addColumn('period_start', 'bigint', (c) => c.notNull())
+          .addColumn('threshold', 'integer', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('spent_nano', 'bigint', (c) => c.notNull())
+          .addColumn('limit_nano', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('budget_alerts_pk', ['budget_id', 'period_start', 'threshold'])
+          .execute();
+        await db.schema.createIndex('budget_alerts_at').on('budget_alerts').column('at').execute();
+      },
+    },
   };
 }
 

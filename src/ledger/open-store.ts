@@ -10,7 +10,11 @@ export const DEFAULT_DB_FILE = './tollgate-data/tollgate.db';
 export async function openStore(target: string = process.env['TOLLGATE_DB'] ?? DEFAULT_DB_FILE): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(target)) {
     const { openPostgresStore } = await import('./postgres/postgres-store.ts');
-    return openPostgresStore(target);
+    // `?schema=name` keeps Tollgate's tables in their own schema (created when missing).
+    const url = new URL(target);
+    const schema = url.searchParams.get('schema');
+    url.searchParams.delete('schema');
+    return schema ? openPostgresStore(url.toString(), { schema }) : openPostgresStore(target);
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
   return openSqliteStore(target === ':memory:' ? target : resolve(target));

@@ -111,7 +111,48 @@ export interface MetaTable {
   value: string;
 }
 
+export interface BudgetsTable {
+  id: string;
+  scope_id: string;
+  amount_nano: BigInt64;
+  period: string;
+  action: string;
+  /** JSON array of percentages. */
+  thresholds: string;
+  time_zone: string;
+  degrade_to: string | null;
+  created_at: BigInt64;
+  updated_at: BigInt64;
+}
+
+export interface RateLimitsTable {
+  scope_id: string;
+  rpm: BigInt64 | null;
+  tpm: BigInt64 | null;
+  updated_at: BigInt64;
+}
+
+export interface KillSwitchesTable {
+  scope_id: string;
+  at: BigInt64;
+  actor: string;
+  reason: string;
+}
+
+export interface BudgetAlertsTable {
+  budget_id: string;
+  period_start: BigInt64;
+  threshold: number;
+  at: BigInt64;
+  spent_nano: BigInt64;
+  limit_nano: BigInt64;
+}
+
 export interface Database {
+  budgets: BudgetsTable;
+  rate_limits: RateLimitsTable;
+  kill_switches: KillSwitchesTable;
+  budget_alerts: BudgetAlertsTable;
   scopes: ScopesTable;
   keys: KeysTable;
   events: EventsTable;

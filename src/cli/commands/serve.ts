@@ -48,7 +48,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
         }
       }
       const adminKey = ctx.env['TOLLGATE_ADMIN_KEY'] ?? (demo ? `tga-${randomBytes(24).toString('base64url')}` : null);
+      const counters = await ctx.counters({ onError: (err) => ctx.io.stderr(`error: budget counters at ${ctx.redisTarget() ?? ''} unreachable: ${err.message}\n`) });
       const gateway = await buildGateway({
+        counters,
+        timeZone: ctx.timeZone(),
+        ...(config.controls?.lease_ms === undefined ? {} : { leaseMs: config.controls.lease_ms }),
         store,
         pricer: ctx.pricer(),
         upstreams: createUpstreams(providers, { headersTimeoutMs: config.gateway?.upstream_timeout_ms }),
@@ -62,7 +66,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       });
       const url = address.replace('[::1]', 'localhost');
 
-      const lines = [`Tollgate gateway on ${url}  (ledger: ${store.location}, ${store.capabilities.dialect})`];
+      const lines = [`Tollgate gateway on ${url}  (ledger: ${store.location}, ${store.capabilities.dialect}; counters: ${counters.location})`];
       if (demo) {
         const seeded = await seedDemo(store, ctx.pricer(), { now: ctx.now(), days: 90, actor: ctx.actor });
         const key = await reissueKey(store, { scope: DEMO_KEY_SCOPE, name: 'demo', actor: ctx.actor });
