@@ -18,8 +18,6 @@ export interface Charge {
   amount: bigint;
   /** True: refuse the whole reservation when this charge does not fit. False: track only. */
   enforce: boolean;
-  /** When the counter may be forgotten (epoch ms): its period's end plus a grace. */
-  expiresAt: number;
 }
 
 /** A counter's state; for a charge with `also`, the totals over all its counters. */
@@ -42,6 +40,7 @@ export interface Actual {
   amount: bigint;
 }
 
+/** The charges of one reservation name distinct counters (one per budget or limit). */
 export interface Counters {
   /**
    * Atomically: drops expired leases, then reserves every charge under `leaseId` until `leaseUntil`
@@ -56,7 +55,10 @@ export interface Counters {
   settle(leaseId: string, actual: readonly Actual[]): Promise<bigint[]>;
   /** Extends live leases (calls still running) to `leaseUntil`; unknown ids are ignored. */
   renew(leaseIds: readonly string[], leaseUntil: number): Promise<void>;
-  /** Creates a counter with `spent` already used, unless it exists. */
+  /**
+   * Creates a counter with `spent` already used, unless it exists. It may be forgotten from `expiresAt`
+   * (wall-clock epoch ms), so that must outlast the counter's period by more than the longest call.
+   */
   seed(key: string, spent: bigint, expiresAt: number): Promise<void>;
   /** Current state of counters (expired leases dropped first); a missing counter reads as null. */
   read(keys: readonly string[], now: number): Promise<(CounterState | null)[]>;

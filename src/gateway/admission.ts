@@ -194,7 +194,7 @@ export class Admission {
         const slice = period.kind === 'rolling' ? period.sliceMs : 0;
         const also = window.earlier.map((s) => `b:${policy.id}:${s}`);
         const expiresAt = window.end + (period.kind === 'rolling' ? period.slices * period.sliceMs : 0) + GRACE_MS;
-        charges.push({ key, ...(also.length > 0 ? { also } : {}), limit: policy.amountNano, amount: req.costNano, enforce: REFUSING.has(policy.action), expiresAt });
+        charges.push({ key, ...(also.length > 0 ? { also } : {}), limit: policy.amountNano, amount: req.costNano, enforce: REFUSING.has(policy.action) });
         held.push({ kind: 'budget', key, policy, window });
         const within = { tier: policy.tier, id: policy.scopeId };
         const spentIn = (from: number, to: number): Seed => ({ spent: async () => (await this.#o.ledger.totals({ from, to, within })).effectiveCostNano, expiresAt });
@@ -208,13 +208,13 @@ export class Admission {
       if (!limit) continue;
       if (limit.rpm !== null) {
         const key = `r:${id}:${minute}`;
-        charges.push({ key, limit: BigInt(limit.rpm), amount: 1n, enforce: true, expiresAt: minute + 2 * MINUTE });
+        charges.push({ key, limit: BigInt(limit.rpm), amount: 1n, enforce: true });
         seeds.set(key, { spent: () => Promise.resolve(0n), expiresAt: minute + 2 * MINUTE });
         held.push({ kind: 'requests', key, limit, minute });
       }
       if (limit.tpm !== null) {
         const key = `t:${id}:${minute}`;
-        charges.push({ key, limit: BigInt(limit.tpm), amount: BigInt(req.tokens), enforce: true, expiresAt: minute + 2 * MINUTE });
+        charges.push({ key, limit: BigInt(limit.tpm), amount: BigInt(req.tokens), enforce: true });
         seeds.set(key, { spent: () => Promise.resolve(0n), expiresAt: minute + 2 * MINUTE });
         held.push({ kind: 'tokens', key, limit, minute });
       }

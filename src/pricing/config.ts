@@ -103,8 +103,10 @@ const customModel = z.strictObject(
     /** Inclusive; absent: since forever. A later entry for the same model replaces it from its own date. */
     from: instant.optional(),
     prices: priceSheet,
+    /** Tokens of one call, input and output together: bounds a request that sets no max_tokens. */
+    context_window: z.number().int().positive().optional(),
   },
-  unknownField('custom model (allowed: provider, model, from, prices)'),
+  unknownField('custom model (allowed: provider, model, from, prices, context_window)'),
 );
 
 const key = (provider: string, model?: string) => `${provider.toLowerCase()}/${model?.toLowerCase() ?? '*'}`;

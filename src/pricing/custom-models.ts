@@ -8,15 +8,20 @@ import type { PriceTimeline } from './price-timeline.ts';
 export interface CustomModels {
   /** The dated prices configured for exactly this provider and model name (case-insensitive), or null. */
   find(provider: string, model: string): PriceTimeline | null;
+  /** The largest `context_window` configured for this provider and model, or null when none is. */
+  contextWindow(provider: string, model: string): number | null;
 }
 
 export function compileCustomModels(entries: PricingConfig['custom_models']): CustomModels {
   const byModel = new Map<string, { fromMs: number; sheet: PriceSheet }[]>();
+  const windows = new Map<string, number>();
   for (const e of entries) {
     const k = key(e.provider, e.model);
     const list = byModel.get(k) ?? [];
     list.push({ fromMs: e.from?.getTime() ?? -Infinity, sheet: compileSheet(e.prices) });
     byModel.set(k, list);
+    // The largest of the dated entries: a request bound must hold whichever is in force.
+    if (e.context_window !== undefined) windows.set(k, Math.max(windows.get(k) ?? 0, e.context_window));
   }
   const timelines = new Map<string, PriceTimeline>();
   for (const [k, list] of byModel) {
@@ -24,7 +29,10 @@ export function compileCustomModels(entries: PricingConfig['custom_models']): Cu
     list.sort((a, b) => b.fromMs - a.fromMs);
     timelines.set(k, (atMs) => list.find((e) => atMs >= e.fromMs)?.sheet ?? null);
   }
-  return { find: (provider, model) => timelines.get(key(provider, model)) ?? null };
+  return {
+    find: (provider, model) => timelines.get(key(provider, model)) ?? null,
+    contextWindow: (provider, model) => windows.get(key(provider, model)) ?? null,
+  };
 }
 
 function key(provider: string, model: string): string {

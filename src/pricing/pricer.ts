@@ -13,6 +13,8 @@ import type { PricingConfig } from './config.ts';
 import { compileCustomModels } from './custom-models.ts';
 import { compileDiscounts, discountAt } from './discounts.ts';
 import type { DiscountRule } from './discounts.ts';
+import { catalogContextWindow } from './model-limits.ts';
+import type { ModelLimits } from './model-limits.ts';
 import { compileSheet, costNumerator, selectTier } from './price-sheet.ts';
 import type { PriceSheet } from './price-sheet.ts';
 import { catalogTimeline } from './price-timeline.ts';
@@ -44,6 +46,11 @@ export interface Pricer {
    * TollgateError `invalid_request` for a malformed usage or timestamp; never for an unknown model.
    */
   price(provider: string, model: string, usage: Usage, at: Date | number): PriceQuote;
+  /**
+   * What `model` called through `provider` can read and write in one call: the custom model's
+   * `context_window`, else the catalog's; never throws. Memoised with the price resolution.
+   */
+  limits(provider: string, model: string): ModelLimits;
 }
 
 export interface PricerOptions {
@@ -60,6 +67,7 @@ interface Resolution {
   readonly custom: PriceTimeline | null;
   readonly catalog: { readonly providerId: string; readonly modelId: string; readonly timeline: PriceTimeline } | null;
   readonly discounts: readonly DiscountRule[];
+  readonly limits: ModelLimits;
 }
 
 const BP_SCALE = 10_000n;
@@ -89,6 +97,7 @@ export function createPricer(config?: PricingConfig, options: PricerOptions = {}
       custom: custom.find(provider, model),
       catalog: found && { providerId: found.providerId, modelId: found.model.id, timeline: catalogTimeline(found.model) },
       discounts: discounts.candidates(provider, found ? [normModel, found.model.id] : [normModel]),
+      limits: { contextWindow: custom.contextWindow(provider, model) ?? (found && catalogContextWindow(found.model)) },
     };
     if (memo.size >= maxResolutions) {
       const oldest = memo.keys().next();
@@ -114,6 +123,7 @@ export function createPricer(config?: PricingConfig, options: PricerOptions = {}
       if (fallback) return quote(fallback, 'fallback', null, r.provider, r, usage, atMs);
       return { listNano: 0n, effectiveNano: 0n, source: 'unpriced', catalogModelId: null, provider: r.provider, discountBp: 0, tierStart: 0 };
     },
+    limits: (provider, model) => resolve(provider, model).limits,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * What the gateway needs from each upstream API: usage from a JSON body, and a tracker that reads a
- * stream on the side. One adapter per route; shared code looks adapters up by route, never by provider.
+ * What the gateway needs from each upstream API: the token bound of a request, usage from a JSON body,
+ * and a tracker that reads a stream on the side. One adapter per route; shared code looks adapters up by route, never by provider.
  */
 import type { Usage } from '../domain/usage.ts';
+import type { TokenBound } from './request-bound.ts';
 import type { SseEvent } from './sse.ts';
 
 export const API_ROUTES = ['openai.chat', 'openai.responses', 'openai.embeddings', 'anthropic.messages'] as const;
@@ -60,10 +61,15 @@ export interface StreamTracker {
   upstreamError(): UpstreamStreamError | null;
 }
 
-/** Everything route-specific about reading usage. */
+/** Everything route-specific about bounding and reading usage. */
 export interface ProviderAdapter {
   /** The route this adapter reads. */
   route: ApiRoute;
+  /**
+   * The most the request can consume, in tokens, from its parsed body and the byte length of the body as
+   * forwarded; pure, never throws (a malformed field counts as absent, the upstream refuses it anyway).
+   */
+  requestBound(body: Record<string, unknown>, bodyBytes: number): TokenBound;
   /** Usage of a non-streamed JSON response; null when the body carries none (e.g. an error body). Never throws. */
   usageFromBody(body: unknown): UsageCapture | null;
   /** A fresh tracker for one streamed response. `injectedUsage`: the gateway added stream_options.include_usage. */

@@ -30,6 +30,7 @@ export type {
   UpstreamStreamError,
   UsageCapture,
 } from './contract.ts';
+export type { TokenBound } from './request-bound.ts';
 export { injectStreamUsage } from './openai/inject-usage.ts';
 export type { InjectedBody } from './openai/inject-usage.ts';
 export { DEFAULT_MAX_EVENT_CHARS, SseSplitter } from './sse.ts';

@@ -18,7 +18,7 @@ const UNTIL = NOW + LEASE_MS;
 const EXPIRES = Date.now() + 3_600_000;
 
 function charge(key: string, amount: bigint, limit: bigint, more: Partial<Charge> = {}): Charge {
-  return { key, amount, limit, enforce: true, expiresAt: EXPIRES, ...more };
+  return { key, amount, limit, enforce: true, ...more };
 }
 
 export function runCountersContract(name: string, make: () => Promise<Counters>, cleanup?: () => Promise<void>, opts: CountersContractOptions = {}): void {

@@ -28,7 +28,7 @@ if (await redisAvailable()) {
       const [a, b] = [new RedisCounters({ url: REDIS_URL, prefix }), new RedisCounters({ url: REDIS_URL, prefix })];
       open.push(a, b);
       await a.seed('k', 0n, EXPIRES);
-      const results = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b).reserve(`L${i}`, [{ key: 'k', amount: 7n, limit: 1000n, enforce: true, expiresAt: EXPIRES }], 2_000_000, 1_000_000)));
+      const results = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b).reserve(`L${i}`, [{ key: 'k', amount: 7n, limit: 1000n, enforce: true }], 2_000_000, 1_000_000)));
       expect(results.filter((r) => r.ok)).toHaveLength(142);
       expect(await b.read(['k'], 1_000_000)).toEqual([{ spent: 0n, reserved: 994n }]);
     });

@@ -8,18 +8,27 @@ import { Redis } from 'ioredis';
 export const REDIS_URL = process.env['TOLLGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
 
 export async function redisAvailable(): Promise<boolean> {
+  const err = await connectError();
+  if (err === undefined) return true;
+  if (process.env['CI'] === 'true') {
+    throw new Error(`Redis is required when CI=true but ${REDIS_URL} is unreachable: ${String(err)}`, { cause: err });
+  }
+  console.warn(`[skip] Redis tests skipped: ${REDIS_URL} unreachable (${String(err)}). Set TOLLGATE_TEST_REDIS or start Redis.`);
+  return false;
+}
+
+/** Why Redis cannot be reached, or undefined when it answers a PING. */
+async function connectError(): Promise<Error | undefined> {
   const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined); // the failure is reported below, once
+  let cause: Error | undefined;
+  // The 'error' event names the reason (ECONNREFUSED…); the rejection only says the connection closed.
+  client.on('error', (err: Error) => (cause ??= err));
   try {
     await client.connect();
     await client.ping();
-    return true;
-  } catch (err) {
-    if (process.env['CI'] === 'true') {
-      throw new Error(`Redis is required when CI=true but ${REDIS_URL} is unreachable: ${String(err)}`, { cause: err });
-    }
-    console.warn(`[skip] Redis tests skipped: ${REDIS_URL} unreachable (${String(err)}). Set TOLLGATE_TEST_REDIS or start Redis.`);
-    return false;
+    return undefined;
+  } catch (thrown) {
+    return cause ?? (thrown as Error);
   } finally {
     client.disconnect();
   }

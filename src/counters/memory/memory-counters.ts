@@ -15,13 +15,15 @@ interface Lease {
   held: [Counter, bigint][];
 }
 
-/** How often expired leases and counters are swept, in ms: a lease outlives its expiry by at most this. */
-const SWEEP_EVERY_MS = 100;
+/** How often expired counters are forgotten, in ms (leases are dropped exactly at their expiry). */
+const FORGET_EVERY_MS = 10_000;
 
 export class MemoryCounters implements Counters {
   readonly #counters = new Map<string, Counter>();
   readonly #leases = new Map<string, Lease>();
-  #sweptAt = -Infinity;
+  #forgotAt = -Infinity;
+  /** The soonest lease expiry: leases are scanned only once `now` reaches it. */
+  #nextExpiry = Infinity;
 
   reserve(leaseId: string, charges: readonly Charge[], leaseUntil: number, now: number): Promise<ReserveResult> {
     this.#sweep(now);
@@ -39,6 +41,7 @@ export class MemoryCounters implements Counters {
     }
     const lease = this.#leases.get(leaseId) ?? { until: leaseUntil, held: [] };
     lease.until = Math.max(lease.until, leaseUntil);
+    this.#nextExpiry = Math.min(this.#nextExpiry, lease.until);
     for (const c of charges) {
       const counter = this.#counters.get(c.key)!;
       counter.reserved += c.amount;
@@ -106,13 +109,19 @@ export class MemoryCounters implements Counters {
   }
 
   #sweep(now: number): void {
-    if (now - this.#sweptAt < SWEEP_EVERY_MS && now >= this.#sweptAt) return;
-    this.#sweptAt = now;
-    for (const [id, lease] of this.#leases) {
-      if (lease.until > now) continue;
-      this.#leases.delete(id);
-      for (const [counter, amount] of lease.held) counter.reserved -= amount;
+    if (now >= this.#nextExpiry) {
+      this.#nextExpiry = Infinity;
+      for (const [id, lease] of this.#leases) {
+        if (lease.until > now) {
+          this.#nextExpiry = Math.min(this.#nextExpiry, lease.until);
+          continue;
+        }
+        this.#leases.delete(id);
+        for (const [counter, amount] of lease.held) counter.reserved -= amount;
+      }
     }
+    if (Math.abs(now - this.#forgotAt) < FORGET_EVERY_MS) return;
+    this.#forgotAt = now;
     for (const [key, c] of this.#counters) if (c.expiresAt <= now && c.reserved === 0n) this.#counters.delete(key);
   }
 }

@@ -256,7 +256,10 @@ export class RedisCounters implements Counters {
     if (this.#redis.status !== 'ready') throw new TollgateError('unavailable', `Redis counters at ${this.location} are not connected (${this.#redis.status})`);
     const script = (this.#redis as unknown as Record<ScriptName, ScriptFn>)[name];
     try {
-      return await script.call(this.#redis, keys.length, ...keys, ...args);
+      const reply = await script.call(this.#redis, keys.length, ...keys, ...args);
+      // A command timeout is reported without a reconnect, so an answer also ends the outage.
+      this.#inOutage = false;
+      return reply;
     } catch (err) {
       throw new TollgateError('unavailable', `Redis counters at ${this.location}: ${(err as Error).message}`, { cause: err });
     }

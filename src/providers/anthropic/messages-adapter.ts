@@ -10,9 +10,11 @@ import type { SseEvent } from '../sse.ts';
 import { captureUsage, suspiciousCapture } from '../usage-capture.ts';
 import type { AnthropicCounts } from './anthropic-usage.ts';
 import { anthropicUsage, mergeCounts, readAnthropicCounts } from './anthropic-usage.ts';
+import { messagesBound } from './messages-bound.ts';
 
 export const messagesAdapter = {
   route: 'anthropic.messages',
+  requestBound: messagesBound,
   usageFromBody(body: unknown): UsageCapture | null {
     const obj = asObject(body);
     if (obj === null) return null;

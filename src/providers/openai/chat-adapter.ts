@@ -6,10 +6,12 @@
 import type { ProviderAdapter, StreamTracker, UpstreamStreamError, UsageCapture } from '../contract.ts';
 import { asObject, parseJsonObject, stringOf } from '../json-object.ts';
 import type { SseEvent } from '../sse.ts';
+import { chatBound } from './chat-bound.ts';
 import { chatUsage } from './openai-usage.ts';
 
 export const chatAdapter = {
   route: 'openai.chat',
+  requestBound: chatBound,
   usageFromBody(body: unknown): UsageCapture | null {
     const obj = asObject(body);
     return obj === null ? null : chatUsage(obj.usage, stringOf(obj.model));

@@ -7,6 +7,7 @@ import type { ProviderAdapter, StreamTracker, UpstreamStreamError, UsageCapture 
 import { asObject, parseJsonObject, stringOf } from '../json-object.ts';
 import type { SseEvent } from '../sse.ts';
 import { responsesUsage } from './openai-usage.ts';
+import { responsesBound } from './responses-bound.ts';
 
 /** Events whose `delta` is generated output (visible text, tool arguments, open reasoning text). */
 const TEXT_DELTAS = new Set([
@@ -21,6 +22,7 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'resp
 
 export const responsesAdapter = {
   route: 'openai.responses',
+  requestBound: responsesBound,
   usageFromBody(body: unknown): UsageCapture | null {
     const obj = asObject(body);
     return obj === null ? null : responsesUsage(obj.usage, stringOf(obj.model));
