@@ -8,7 +8,7 @@ import type { Pricer } from '../pricing/index.ts';
 import { compileSheet } from '../pricing/price-sheet.ts';
 import type { Rates } from '../pricing/price-sheet.ts';
 import type { ApiRoute } from '../providers/index.ts';
-import { costBound, DEFAULT_CONTEXT_WINDOW, largestFittingMaxTokens, MAX_TOKENS_FIELD_BYTES } from './cost-bound.ts';
+import { costBound, DEFAULT_CONTEXT_WINDOW, largestFittingMaxTokens } from './cost-bound.ts';
 
 const AT = Date.UTC(2026, 5, 1);
 const pricer = createPricer();
@@ -85,6 +85,12 @@ describe('costBound', () => {
     expect(bound('anthropic', 'anthropic.messages', body).inputTokens).toBe(10 * 200_000);
   });
 
+  it('an absurd request bounds at the largest count ever billed instead of overflowing', () => {
+    const b = bound('openai', 'openai.chat', chat({ n: 2 ** 50 }));
+    expect(b.outputTokens).toBe(1_000_000_000);
+    expect(b.costNano).toBe(BigInt(b.inputTokens) * 2500n + 1_000_000_000n * 10_000n);
+  });
+
   it('an unknown model is unpriced: bound cost 0, tokens still bounded by the default window', () => {
     const b = bound('acme', 'openai.chat', chat({ model: 'mystery-model' }));
     expect(b).toMatchObject({ costNano: 0n, listNano: 0n, outputTokens: DEFAULT_CONTEXT_WINDOW, outputFromRequest: false });
@@ -126,7 +132,7 @@ describe('the bound covers every usage the call can report', () => {
     { provider: 'perplexity', model: 'sonar-deep-research', route: 'openai.chat', at: AT }, // reasoning cheaper than output
     { provider: 'vllm', model: 'odd-prices', route: 'openai.chat', at: AT },
   ];
-  const sizes = [50, 20_000, 150_000, 260_000];
+  const sizes = [50, 20_000, 150_000, 260_000, 300_000];
 
   for (const c of cases) {
     it(`${c.provider}/${c.model}`, () => {
@@ -192,34 +198,38 @@ describe('the bound covers every usage the call can report', () => {
 
 describe('largestFittingMaxTokens', () => {
   const body = { model: 'claude-haiku-4-5', max_tokens: 100_000, messages: [{ role: 'user', content: 'Write an essay.' }] };
-  const bytes = bytesOf(body);
-  const fit = (room: bigint, b: Record<string, unknown> = body, bodyBytes = bytes) =>
-    largestFittingMaxTokens(pricer, 'anthropic', 'claude-haiku-4-5', 'anthropic.messages', b, bodyBytes, AT, room);
-  const costWith = (maxTokens: number, bodyBytes: number) =>
-    costBound(pricer, 'anthropic', 'claude-haiku-4-5', 'anthropic.messages', { ...body, max_tokens: maxTokens }, bodyBytes, AT).costNano;
+  const fit = (room: bigint) => largestFittingMaxTokens(pricer, 'anthropic', 'claude-haiku-4-5', 'anthropic.messages', body, bytesOf(body), AT, room);
+  /** The bound of the request resent with `maxTokens`. */
+  const resent = (maxTokens: number) => bound('anthropic', 'anthropic.messages', { ...body, max_tokens: maxTokens }).costNano;
 
-  it('is exact: the value fits, one more does not (counting room for the new field)', () => {
-    for (const room of [10_000_000n, 123_456_789n, 400_000_007n]) {
+  it('is exact for the request resent with it: the value fits, one more does not', () => {
+    for (const room of [10_000_000n, 123_456_789n, 400_000_007n, 5_049_999n, 5_050_000n]) {
       const v = fit(room);
       expect(v).toBeGreaterThan(0);
-      expect(costWith(v, bytes)).toBeLessThanOrEqual(room);
-      expect(costWith(v, bytes + MAX_TOKENS_FIELD_BYTES)).toBeLessThanOrEqual(room);
-      expect(costWith(v + 1, bytes + MAX_TOKENS_FIELD_BYTES)).toBeGreaterThan(room);
+      expect(resent(v)).toBeLessThanOrEqual(room);
+      expect(resent(v + 1)).toBeGreaterThan(room);
     }
   });
 
-  it('is 0 when even the input does not fit, and the model maximum when everything does', () => {
+  it('counts the digit a larger value adds to the body', () => {
+    expect(resent(10_000) - resent(9_999)).toBe(5000n + 2000n); // one more output token, one more input byte
+    expect(fit(resent(10_000))).toBe(10_000);
+    expect(fit(resent(10_000) - 1n)).toBe(9_999);
+  });
+
+  it('is 0 when even the input does not fit, and the context window when everything does', () => {
     expect(fit(1000n)).toBe(0);
     expect(fit(10n ** 15n)).toBe(200_000);
   });
 
-  it('multiplies by n and is 0 for embeddings', () => {
-    const chatBody = chat({ n: 4, max_tokens: 100_000 });
+  it('counts the field a request without one must add; multiplies by n; is 0 for embeddings', () => {
     const room = 50_000_000n;
-    const v = largestFittingMaxTokens(pricer, 'openai', 'gpt-4o', 'openai.chat', chatBody, bytesOf(chatBody), AT, room);
-    const cost = (m: number) => costBound(pricer, 'openai', 'gpt-4o', 'openai.chat', { ...chatBody, max_tokens: m }, bytesOf(chatBody) + MAX_TOKENS_FIELD_BYTES, AT).costNano;
-    expect(cost(v)).toBeLessThanOrEqual(room);
-    expect(cost(v + 1)).toBeGreaterThan(room);
+    for (const chatBody of [chat({ n: 4 }), chat({ n: 4, max_completion_tokens: 100_000 })]) {
+      const v = largestFittingMaxTokens(pricer, 'openai', 'gpt-4o', 'openai.chat', chatBody, bytesOf(chatBody), AT, room);
+      const cost = (m: number) => bound('openai', 'openai.chat', { ...chatBody, max_completion_tokens: m }).costNano;
+      expect(cost(v)).toBeLessThanOrEqual(room);
+      expect(cost(v + 1)).toBeGreaterThan(room);
+    }
     const emb = { model: 'text-embedding-3-small', input: 'hi' };
     expect(largestFittingMaxTokens(pricer, 'openai', 'text-embedding-3-small', 'openai.embeddings', emb, bytesOf(emb), AT, 10n ** 12n)).toBe(0);
   });

@@ -10,11 +10,10 @@
  * total input, and pricing the input bound picks the highest tier the call can reach; every catalog tier
  * charges at least the tier below it in every bucket (tested), so no lower tier can cost more.
  */
-import { EMPTY_USAGE } from '../domain/usage.ts';
 import type { Usage } from '../domain/usage.ts';
 import type { Pricer } from '../pricing/index.ts';
-import { adapterFor } from '../providers/index.ts';
-import type { ApiRoute } from '../providers/index.ts';
+import { adapterFor, MAX_TOKEN_COUNT } from '../providers/index.ts';
+import type { ApiRoute, TokenBound } from '../providers/index.ts';
 
 export interface CostBound {
   /** Upper bound of input tokens, all cache buckets together. */
@@ -31,30 +30,25 @@ export interface CostBound {
 
 /**
  * Context window assumed when neither the catalog nor the config gives one (a custom or fallback-priced
- * model): 1M tokens, the largest window the OpenAI and Anthropic models offer.
+ * model; set `context_window` on a custom model for a tighter bound): 2M tokens, the largest window sold
+ * (Gemini 1.5 Pro; OpenAI and Anthropic stop near 1M).
  */
-export const DEFAULT_CONTEXT_WINDOW = 1_000_000;
+export const DEFAULT_CONTEXT_WINDOW = 2_000_000;
 
-/**
- * Bytes a resent body may grow by when the client writes the suggested max_tokens:
- * `,"max_completion_tokens":1000000` is 32.
- */
-export const MAX_TOKENS_FIELD_BYTES = 40;
-
-const INPUT_BUCKETS = ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens'] as const;
+/** Bytes a client adds to write a max-tokens field the request lacked, before the digits: `,"max_completion_tokens":`. */
+export const NEW_FIELD_BYTES = 25;
 
 /** Tokens of a request once the model's limits apply. */
 interface Tokens {
   input: number;
   /** Per choice; null when the route generates nothing. */
   perChoice: number | null;
-  /** The most a choice can generate: the context window. */
-  modelMax: number;
   outputFromRequest: boolean;
   extraPerChoice: number;
   multiplier: number;
 }
 
+/** The bound of `body` (forwarded as `bodyBytes` bytes) sent to `model` through `provider`, priced at `at`: pass the instant settle prices at. */
 export function costBound(
   pricer: Pricer,
   provider: string,
@@ -64,7 +58,8 @@ export function costBound(
   bodyBytes: number,
   at: number,
 ): CostBound {
-  const t = boundTokens(pricer, provider, model, route, body, bodyBytes);
+  const window = contextWindow(pricer, provider, model);
+  const t = limit(adapterFor(route).requestBound(body, bodyBytes), window);
   const output = outputOf(t, t.perChoice ?? 0);
   const worst = worstCost(pricer, provider, model, t.input, output, at);
   return { inputTokens: t.input, outputTokens: output, costNano: worst.effective, listNano: worst.list, outputFromRequest: t.outputFromRequest };
@@ -73,8 +68,9 @@ export function costBound(
 /**
  * Largest max_tokens whose bound fits in `roomNano`; 0 when even the input does not fit.
  *
- * The body is counted as if it were `MAX_TOKENS_FIELD_BYTES` longer, so that the value still fits once
- * the client writes it into the request. A route that generates nothing (embeddings) answers 0.
+ * Exact for the request resent with that value written in place of its own (or added, when it set
+ * none): the body's size changes with the digits, and so does its input bound. The search runs up to
+ * the model's context window. A route that generates nothing (embeddings) answers 0.
  */
 export function largestFittingMaxTokens(
   pricer: Pricer,
@@ -86,13 +82,19 @@ export function largestFittingMaxTokens(
   at: number,
   roomNano: bigint,
 ): number {
-  const t = boundTokens(pricer, provider, model, route, body, bodyBytes + MAX_TOKENS_FIELD_BYTES);
-  if (t.perChoice === null) return 0;
-  // The cost only grows with output (no price is negative, the tier depends on input alone): bisect.
-  const fits = (perChoice: number) => worstCost(pricer, provider, model, t.input, outputOf(t, perChoice), at).effective <= roomNano;
+  const b = adapterFor(route).requestBound(body, bodyBytes);
+  if (b.outputTokens === 'none') return 0;
+  const window = contextWindow(pricer, provider, model);
+  // Input tokens follow the body's bytes one for one (see TokenBound.inputTokens).
+  const written = typeof b.outputTokens === 'number' ? -digits(b.outputTokens) : NEW_FIELD_BYTES;
+  const fits = (maxTokens: number) => {
+    const t = limit({ ...b, inputTokens: b.inputTokens + written + digits(maxTokens), outputTokens: maxTokens }, window);
+    return worstCost(pricer, provider, model, t.input, outputOf(t, t.perChoice ?? 0), at).effective <= roomNano;
+  };
+  // The cost only grows with max_tokens (more output, as many digits or more; no price is negative): bisect.
   if (!fits(0)) return 0;
   let lo = 0; // fits
-  let hi = t.modelMax;
+  let hi = window;
   if (fits(hi)) return hi;
   while (hi - lo > 1) {
     const mid = lo + Math.floor((hi - lo) / 2);
@@ -102,17 +104,21 @@ export function largestFittingMaxTokens(
   return lo;
 }
 
-function boundTokens(pricer: Pricer, provider: string, model: string, route: ApiRoute, body: Record<string, unknown>, bodyBytes: number): Tokens {
-  const b = adapterFor(route).requestBound(body, bodyBytes);
-  const window = pricer.limits(provider, model).contextWindow ?? DEFAULT_CONTEXT_WINDOW;
+function contextWindow(pricer: Pricer, provider: string, model: string): number {
+  return pricer.limits(provider, model).contextWindow ?? DEFAULT_CONTEXT_WINDOW;
+}
+
+/** The adapter's bound under the model's context window. */
+function limit(b: TokenBound, window: number): Tokens {
   // Each model turn reads at most a window; content out of the body's sight is bounded by nothing else.
   const input =
     b.unseenInput || b.samplingTurns > 1 ? window * b.samplingTurns : b.cappedByContext ? Math.min(b.inputTokens, window) : b.inputTokens;
   const out = b.outputTokens;
   return {
-    input,
+    // No count above MAX_TOKEN_COUNT is ever billed (the usage is refused as corrupt): absurd requests
+    // (n = 2^50) bound there instead of overflowing the pricer's safe integers.
+    input: Math.min(input, MAX_TOKEN_COUNT),
     perChoice: out === 'none' ? null : out === 'model-max' ? window : Math.min(out, window),
-    modelMax: window,
     outputFromRequest: typeof out === 'number',
     extraPerChoice: b.extraOutputTokens,
     multiplier: b.outputMultiplier,
@@ -120,7 +126,12 @@ function boundTokens(pricer: Pricer, provider: string, model: string, route: Api
 }
 
 function outputOf(t: Tokens, perChoice: number): number {
-  return t.perChoice === null ? 0 : (perChoice + t.extraPerChoice) * t.multiplier;
+  return t.perChoice === null ? 0 : Math.min((perChoice + t.extraPerChoice) * t.multiplier, MAX_TOKEN_COUNT);
+}
+
+/** Characters of a non-negative integer written in JSON. */
+function digits(n: number): number {
+  return String(n).length;
 }
 
 /** The dearest of the usages with `input` tokens in one bucket and `output` tokens all plain or all reasoning. */
@@ -128,13 +139,25 @@ function worstCost(pricer: Pricer, provider: string, model: string, input: numbe
   let effective = 0n;
   let list = 0n;
   const reasoningSplits = output > 0 ? [0, output] : [0];
-  for (const bucket of INPUT_BUCKETS) {
+  for (let bucket = 0; bucket < 4; bucket++) {
     for (const reasoning of reasoningSplits) {
-      const u: Usage = { ...EMPTY_USAGE, [bucket]: input, outputTokens: output, reasoningTokens: reasoning };
-      const q = pricer.price(provider, model, u, at);
+      const q = pricer.price(provider, model, vertex(bucket, input, output, reasoning), at);
       if (q.effectiveNano > effective) effective = q.effectiveNano;
       if (q.listNano > list) list = q.listNano;
     }
   }
   return { effective, list };
+}
+
+/** All input in bucket 0 (uncached), 1 (cache read), 2 (5m write) or 3 (1h write); a literal, twice as fast to price as a spread. */
+function vertex(bucket: number, input: number, output: number, reasoning: number): Usage {
+  return {
+    inputTokens: bucket === 0 ? input : 0,
+    cacheReadTokens: bucket === 1 ? input : 0,
+    cacheWrite5mTokens: bucket === 2 ? input : 0,
+    cacheWrite1hTokens: bucket === 3 ? input : 0,
+    outputTokens: output,
+    reasoningTokens: reasoning,
+    requests: 1,
+  };
 }

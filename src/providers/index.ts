@@ -30,6 +30,7 @@ export type {
   UpstreamStreamError,
   UsageCapture,
 } from './contract.ts';
+export { MAX_TOKEN_COUNT } from './count-reader.ts';
 export type { TokenBound } from './request-bound.ts';
 export { injectStreamUsage } from './openai/inject-usage.ts';
 export type { InjectedBody } from './openai/inject-usage.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ANTHROPIC_IMAGE_MAX_TOKENS, SERVER_LOOP_MAX_TURNS } from './anthropic/messages-bound.ts';
-import { adapterFor } from './index.ts';
+import { adapterFor, API_ROUTES } from './index.ts';
 import type { ApiRoute } from './index.ts';
 import { DEFAULT_HOSTED_TOOL_TURNS, OPENAI_IMAGE_MAX_TOKENS, OPENAI_PROMPT_OVERHEAD_TOKENS } from './openai/openai-bound.ts';
 import type { TokenBound } from './request-bound.ts';
@@ -159,6 +159,24 @@ describe('anthropic.messages', () => {
   it('runs server tools (and MCP servers) for up to the server loop limit', () => {
     expect(messages({ tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }] }).samplingTurns).toBe(SERVER_LOOP_MAX_TURNS);
     expect(messages({ mcp_servers: [{ type: 'url', url: 'https://mcp.example.com', name: 'x' }] }).samplingTurns).toBe(SERVER_LOOP_MAX_TURNS);
+  });
+});
+
+describe('every adapter', () => {
+  const junk: unknown[] = [null, 0, -1, 1.5, 'x', [], [null, 5, 'y'], {}, { type: 5 }, { type: 'image_url', image_url: 7 }, Object.create(null)];
+  const fields = ['messages', 'input', 'system', 'tools', 'mcp_servers', 'max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n', 'prediction', 'thinking', 'prompt', 'conversation', 'previous_response_id', 'max_tool_calls', 'web_search_options'];
+
+  it('never throws, and answers non-negative safe integers, whatever the fields hold', () => {
+    for (const route of API_ROUTES) {
+      for (const field of fields) {
+        for (const value of junk) {
+          for (const wrapped of [value, [value], [{ role: 'user', content: [value] }], [{ type: 'image', source: value }]]) {
+            const b = adapterFor(route).requestBound({ model: 'm', [field]: wrapped }, 100);
+            for (const n of [b.inputTokens, b.samplingTurns, b.outputMultiplier, b.extraOutputTokens]) expect(Number.isSafeInteger(n) && n >= 0).toBe(true);
+          }
+        }
+      }
+    }
   });
 });
 
