@@ -198,7 +198,7 @@ export class KyselyControls implements Controls {
       budgetId: r.budget_id,
       scopePath: r.scope_path ?? '(deleted budget)',
       periodStart: Number(r.period_start),
-      threshold: r.threshold,
+      threshold: Number(r.threshold),
       at: Number(r.at),
       spentNano: BigInt(r.spent_nano),
       limitNano: BigInt(r.limit_nano),

@@ -6,7 +6,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToNano } from '../../src/domain/money.ts';
-import { usage } from '../../src/domain/usage.ts';
+import { costBound } from '../../src/gateway/cost-bound.ts';
 import { createPricer } from '../../src/pricing/index.ts';
 import type { Harness } from '../support/gateway.ts';
 import { ADMIN_KEY, AGENT, startHarness } from '../support/gateway.ts';
@@ -36,21 +36,21 @@ function plan(n: number, seed: number, exact: boolean): Sent[] {
 async function fire(h: Harness, calls: Sent[]) {
   return Promise.all(
     calls.map(async (c) => {
-      const inputTokens = Buffer.byteLength(c.body);
+      // The gateway's own bound for these bytes; the simulator then bills exactly that input.
+      const bound = costBound(pricer, 'openai', MODEL, 'openai.chat', JSON.parse(c.body) as Record<string, unknown>, Buffer.byteLength(c.body), Date.now());
       const res = await request(`${h.url}/v1/chat/completions`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${h.secret}`,
           'content-type': 'application/json',
-          'x-sim-input-tokens': String(inputTokens),
+          'x-sim-input-tokens': String(bound.inputTokens),
           'x-sim-output-tokens': String(c.outputTokens),
           'x-sim-latency-ms': '20',
         },
         body: c.body,
       });
       const json = (await res.body.json()) as { error?: { code?: string; details?: Record<string, unknown> } };
-      const bound = pricer.price('openai', MODEL, usage({ inputTokens, outputTokens: c.maxTokens }), Date.now()).effectiveNano;
-      return { status: res.statusCode, json, bound, retry: res.headers['x-should-retry'] };
+      return { status: res.statusCode, json, bound: bound.costNano, retry: res.headers['x-should-retry'] };
     }),
   );
 }
@@ -100,7 +100,7 @@ describe.each([
 
   it('leaves no reservation behind', async () => {
     const state = await budgetState(h);
-    expect(state.reserved_usd).toBe('0');
+    expect(usdToNano(String(state.reserved_usd))).toBe(0n);
     expect(usdToNano(state.spent_usd)).toBe((await h.store.ledger.totals({})).effectiveCostNano);
   });
 

@@ -85,7 +85,7 @@ describe('kill switch', () => {
     await h.gateway.controls.reload();
     expect((await call(h)).status).toBe(200);
     const audit = await h.store.directory.audit({ target: PROJECT });
-    expect(audit.map((a) => a.action)).toEqual(['scope.revive', 'scope.kill']);
+    expect(audit.map((a) => a.action).slice(0, 2)).toEqual(['scope.revive', 'scope.kill']);
   });
 });
 
