@@ -133,11 +133,16 @@ export class Admission {
       let r;
       try {
         r = await this.#o.counters.reserve(req.id, charges, leaseUntil, this.#o.now());
+        if (!r.ok && 'missing' in r) {
+          if (attempt >= MAX_TRIES) throw new Error(`counters ${r.missing.join(', ')} could not be initialised`);
+          await Promise.all(r.missing.map((k) => this.#seed(k, seeds.get(k))));
+          continue;
+        }
         this.#up();
       } catch (err) {
         this.#down(err);
         if (enforcing) {
-          throw new TollgateError('unavailable', 'budget counters are unreachable, so calls under a hard or chargeback budget are refused until they are back (showback budgets keep flowing); retry shortly', {
+          throw new TollgateError('unavailable', 'budget counters (or the ledger they start from) are unreachable, so calls under a hard or chargeback budget are refused until they are back (showback budgets keep flowing); retry shortly', {
             cause: err,
           });
         }
@@ -147,11 +152,6 @@ export class Admission {
         this.#live.add(req.id);
         this.#noteSoft(held, r.used);
         return { leaseId: req.id, held, headers: rateHeaders(held, charges, r.used, this.#o.now()) };
-      }
-      if ('missing' in r) {
-        if (attempt >= MAX_TRIES) throw new TollgateError('unavailable', `budget counters could not be initialised (${r.missing.join(', ')}); retry shortly`);
-        await Promise.all(r.missing.map((k) => this.#seed(k, seeds.get(k))));
-        continue;
       }
       throw this.#refusal(req, held[r.refused]!, charges[r.refused]!, r.state);
     }
