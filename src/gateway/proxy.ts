@@ -99,8 +99,8 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   deps.admission.checkKill(chain);
   // A spent soft budget with a cheaper alias sends the call there; the client is told in a header.
   const degradeTo = deps.admission.degradeTarget(chain, startedAt);
-  const target = deps.router.resolve(spec.api, degradeTo ?? model);
-  if (degradeTo !== null) void reply.header('x-tollgate-degraded-to', degradeTo);
+  const target = (degradeTo !== null && degradedTarget(deps, spec, degradeTo)) || deps.router.resolve(spec.api, model);
+  if (degradeTo !== null && target.model !== model) void reply.header('x-tollgate-degraded-to', degradeTo);
   const stream = requestBody['stream'] === true && spec.route !== 'openai.embeddings';
   const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, admitted: null, killedBy: null, ...tagsOf(req) };
 
@@ -143,6 +143,16 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
     untrack?.();
     // A path that ended without a ledger row (a bug, or a throw while replying) must not hold budget.
     if (ctx.admitted) await deps.admission.settle(ctx.admitted, { costNano: 0n, tokens: 0 });
+  }
+}
+
+/** The degraded route, or null (logged) when the alias does not resolve here: a misconfigured soft budget must not break calls. */
+function degradedTarget(deps: ProxyDeps, spec: ProxyRoute, alias: string): RouteTarget | null {
+  try {
+    return deps.router.resolve(spec.api, alias);
+  } catch (err) {
+    deps.log.error({ err, alias }, `soft budget degrade_to "${alias}" does not resolve on the ${spec.api} API; keeping the requested model`);
+    return null;
   }
 }
 
