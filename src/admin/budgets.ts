@@ -10,7 +10,7 @@ import type { Tier } from '../domain/scope.ts';
 import type { BudgetAction, BudgetInput } from '../ledger/contract.ts';
 
 export const DEFAULT_ACTION: Record<Tier, BudgetAction> = { org: 'plan', team: 'showback', project: 'soft', agent: 'hard' };
-export const DEFAULT_THRESHOLDS = [50, 80, 100];
+export const DEFAULT_THRESHOLDS: readonly number[] = [50, 80, 100];
 
 export interface BudgetRequest {
   scope: string;
@@ -45,7 +45,8 @@ export function budgetInput(r: BudgetRequest, defaultTimeZone: string): BudgetIn
 }
 
 function parseThresholds(t: BudgetRequest['thresholds']): number[] {
-  if (t === undefined) return DEFAULT_THRESHOLDS;
+  // A copy: callers may adjust the list they get.
+  if (t === undefined) return [...DEFAULT_THRESHOLDS];
   const parts = typeof t === 'string' ? t.split(',').map((p) => p.trim().replace(/%$/, '')).filter((p) => p !== '') : t;
   return parts.map((p) => {
     const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : NaN;

@@ -33,12 +33,15 @@ export function parsePeriod(label: string): Period {
   );
 }
 
-/** Checks an IANA time zone name such as `Europe/Paris`; returns it canonical. */
+/** Checks an IANA time zone name such as `Europe/Paris`; returns it canonical (`europe/paris` → `Europe/Paris`, `Etc/UTC` → `UTC`). */
 export function checkTimeZone(zone: string): string {
   const z = zone.trim();
-  if (z.toUpperCase() === 'UTC') return 'UTC';
   if (!IANAZone.isValidZone(z)) throw new TollgateError('invalid_request', `unknown time zone "${zone}": use an IANA name such as UTC, Europe/Paris or America/New_York`);
-  return IANAZone.create(z).name;
+  // ICU's id is correctly cased but keeps old names of renamed zones (Asia/Kolkata → Asia/Calcutta).
+  const icu = new Intl.DateTimeFormat('en-US', { timeZone: z }).resolvedOptions().timeZone;
+  if (icu === 'UTC' || icu.toLowerCase() === z.toLowerCase()) return icu;
+  // A link such as US/Eastern or Asia/Kolkata: kept as written unless written all in lower case.
+  return z === z.toLowerCase() ? icu : z;
 }
 
 /** The window a call at `at` falls in: [start, end) in epoch ms, and the slices it sums for rolling windows. */
@@ -62,6 +65,8 @@ export function periodWindow(period: Period, timeZone: string, at: number): Peri
   const local = DateTime.fromMillis(at, { zone: timeZone });
   // Weeks are ISO weeks (Monday first), whatever the locale.
   const start = local.startOf(period.unit, { useLocaleWeeks: false });
-  const end = start.plus({ [`${period.unit}s`]: 1 });
+  // The next period's start, not start + 1 unit: where midnight is skipped (America/Santiago), a
+  // period starts at 01:00 and adding a day would land on 01:00 too, overlapping the next period.
+  const end = start.plus({ [`${period.unit}s`]: 1 }).startOf(period.unit, { useLocaleWeeks: false });
   return { start: start.toMillis(), end: end.toMillis(), earlier: [], from: start.toMillis() };
 }

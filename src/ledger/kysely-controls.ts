@@ -19,6 +19,8 @@ export const BUDGET_ACTIONS = ['hard', 'soft', 'showback', 'chargeback', 'plan']
 export const REFUSING_ACTIONS: ReadonlySet<BudgetAction> = new Set(['hard', 'chargeback']);
 /** Shared counters compare in Lua doubles: refusing limits stay exact below 2^53 nano-USD (~$9.0M per period). */
 export const MAX_REFUSING_NANO = BigInt(Number.MAX_SAFE_INTEGER);
+/** Amounts are stored in 64-bit integer columns (~$9.2 billion per period). */
+export const MAX_BUDGET_NANO = 2n ** 63n - 1n;
 
 export class KyselyControls implements Controls {
   readonly #db: Kysely<Database>;
@@ -211,6 +213,7 @@ function checkBudget(input: BudgetInput): void {
     throw new TollgateError('invalid_request', `unknown budget action "${String(input.action)}": use ${BUDGET_ACTIONS.join(', ')}`);
   }
   if (input.amountNano <= 0n) throw new TollgateError('invalid_request', 'a budget amount must be above $0');
+  if (input.amountNano > MAX_BUDGET_NANO) throw new TollgateError('invalid_request', `a budget can be at most ${formatUsd(MAX_BUDGET_NANO)} per period`);
   if (REFUSING_ACTIONS.has(input.action) && input.amountNano > MAX_REFUSING_NANO) {
     throw new TollgateError('invalid_request', `a ${input.action} budget can be at most ${formatUsd(MAX_REFUSING_NANO)} per period (exactness limit of shared counters); split it by period or use a shorter one`);
   }

@@ -13,8 +13,10 @@ import type { MigrationDialect } from './migrations.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 
-export async function migrate(db: Kysely<Database>, dialect: MigrationDialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+export async function migrate(db: Kysely<Database>, dialect: MigrationDialect, schema?: string): Promise<void> {
+  // With a schema of its own, the migrator must look for its tables there only: otherwise it finds
+  // another schema's kysely_migration tables in the same database and fails.
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
+import { runControlsContract } from './controls-contract.ts';
 import { runStoreContract } from './ledger-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-'));
@@ -10,4 +11,12 @@ runStoreContract({
   name: 'sqlite',
   open: () => openSqliteStore(join(dir, 'ledger.db')),
   dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+});
+
+const controlsDir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-controls-'));
+
+runControlsContract({
+  name: 'sqlite',
+  open: () => openSqliteStore(join(controlsDir, 'controls.db')),
+  dispose: () => Promise.resolve(rmSync(controlsDir, { recursive: true, force: true })),
 });

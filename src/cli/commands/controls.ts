@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { TollgateError } from '../../domain/errors.ts';
+import { formatScope, parseScope } from '../../domain/scope.ts';
 import type { CliContext } from '../context.ts';
 import { isoOrDash, table, toJson } from '../output.ts';
 
@@ -45,11 +47,14 @@ export function registerControls(program: Command, ctx: CliContext): void {
     .option('--rpm <n>', 'requests per minute, or none', count)
     .option('--tpm <n>', 'tokens per minute (input + output), or none', count)
     .action(async (o: { scope: string; rpm?: number; tpm?: number }) => {
+      // Without either, the update would silently keep (or remove) what is there.
+      if (o.rpm === undefined && o.tpm === undefined) throw new TollgateError('invalid_request', 'give --rpm, --tpm or both (a number, or "none" to remove that limit)');
       const store = await ctx.store();
-      const current = (await store.controls.listRateLimits({ under: o.scope })).find((l) => l.scopePath === o.scope.replace(/\/+$/, ''));
+      const path = formatScope(parseScope(o.scope));
+      const current = (await store.controls.listRateLimits({ under: path })).find((l) => l.scopePath === path);
       const pick = (given: number | undefined, was: number | null | undefined) => (given === undefined ? (was ?? null) : given === 0 ? null : given);
-      const l = await store.controls.setRateLimit(o.scope, { rpm: pick(o.rpm, current?.rpm), tpm: pick(o.tpm, current?.tpm) }, ctx.actor);
-      ctx.io.stdout(l ? `Rate limits of ${l.scopePath}: ${l.rpm ?? 'no'} requests/min, ${l.tpm ?? 'no'} tokens/min.\n` : `Removed the rate limits of ${o.scope}.\n`);
+      const l = await store.controls.setRateLimit(path, { rpm: pick(o.rpm, current?.rpm), tpm: pick(o.tpm, current?.tpm) }, ctx.actor);
+      ctx.io.stdout(l ? `Rate limits of ${l.scopePath}: ${l.rpm ?? 'no'} requests/min, ${l.tpm ?? 'no'} tokens/min.\n` : `Removed the rate limits of ${path}.\n`);
     });
   limits
     .command('list')

@@ -36,7 +36,7 @@ export async function openPostgresStore(url: string, opts: { schema?: string; ma
     await pool.query(`create schema if not exists "${opts.schema.replace(/"/g, '""')}"`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrate(db, { autoIncrementId: 'bigserial' });
+  await migrate(db, { autoIncrementId: 'bigserial' }, opts.schema);
   return assembleStore(db, POSTGRES_CAPABILITIES, redact(url), () => db.destroy());
 }
 
