@@ -4,7 +4,7 @@
  * reservation is replaced by the actual cost. Kill switches are checked first, from memory.
  */
 import { parsePeriod, periodWindow } from '../domain/budget-period.ts';
-import type { PeriodWindow } from '../domain/budget-period.ts';
+import type { Period, PeriodWindow } from '../domain/budget-period.ts';
 import { TollgateError } from '../domain/errors.ts';
 import { formatUsd, nanoToDecimalString } from '../domain/money.ts';
 import type { ScopeChain } from '../domain/scope.ts';
@@ -75,6 +75,8 @@ export class Admission {
   readonly #alerted = new Set<string>();
   /** Seeds in progress, so a burst of calls on a fresh period asks the ledger once. */
   readonly #seeding = new Map<string, Promise<void>>();
+  /** Each budget's current window, recomputed only when a call falls outside it (time-zone math is not free). */
+  readonly #windows = new WeakMap<BudgetPolicy, { period: Period; window: PeriodWindow }>();
   #renewer: NodeJS.Timeout | null = null;
   #countersDown = false;
 
@@ -117,7 +119,7 @@ export class Admission {
     for (const id of scopeIds(chain).reverse()) {
       for (const p of budgets.get(id) ?? []) {
         if (p.degradeTo === null) continue;
-        if (this.#overSoft.has(`${p.id}:${periodWindow(parsePeriod(p.period), p.timeZone, at).start}`)) return p.degradeTo;
+        if (this.#overSoft.has(`${p.id}:${this.#window(p, at).window.start}`)) return p.degradeTo;
       }
     }
     return null;
@@ -188,8 +190,7 @@ export class Admission {
     const ids = scopeIds(req.chain);
     for (const id of ids) {
       for (const policy of budgets.get(id) ?? []) {
-        const period = parsePeriod(policy.period);
-        const window = periodWindow(period, policy.timeZone, req.at);
+        const { period, window } = this.#window(policy, req.at);
         const key = `b:${policy.id}:${window.start}`;
         const slice = period.kind === 'rolling' ? period.sliceMs : 0;
         const also = window.earlier.map((s) => `b:${policy.id}:${s}`);
@@ -220,6 +221,15 @@ export class Admission {
       }
     }
     return { charges, held, seeds };
+  }
+
+  #window(policy: BudgetPolicy, at: number): { period: Period; window: PeriodWindow } {
+    const cached = this.#windows.get(policy);
+    if (cached && at >= cached.window.start && at < cached.window.end) return cached;
+    const period = cached?.period ?? parsePeriod(policy.period);
+    const fresh = { period, window: periodWindow(period, policy.timeZone, at) };
+    this.#windows.set(policy, fresh);
+    return fresh;
   }
 
   #seed(key: string, seed: Seed | undefined): Promise<void> {
