@@ -53,8 +53,12 @@ export interface Counters {
    * skipped. Returns the spent total of each actual's counter afterwards (0n when skipped).
    */
   settle(leaseId: string, actual: readonly Actual[]): Promise<bigint[]>;
-  /** Extends live leases (calls still running) to `leaseUntil`; unknown ids are ignored. */
-  renew(leaseIds: readonly string[], leaseUntil: number): Promise<void>;
+  /**
+   * Drops expired leases, then extends the given live leases to `leaseUntil`. Returns the ids it no
+   * longer holds: their reservations were released (the caller stalled past the lease), so the caller
+   * must reserve again or stop those calls.
+   */
+  renew(leaseIds: readonly string[], leaseUntil: number, now: number): Promise<string[]>;
   /**
    * Creates a counter with `spent` already used, unless it exists. It may be forgotten from `expiresAt`
    * (wall-clock epoch ms), so that must outlast the counter's period by more than the longest call.

@@ -68,8 +68,9 @@ export interface AdmissionOptions {
 export class Admission {
   readonly #o: AdmissionOptions;
   readonly #leaseMs: number;
-  readonly #live = new Set<string>();
-  readonly #inFlight = new Map<string, { scopes: readonly string[]; cut: (kill: KillSwitch) => void }>();
+  /** Leases of calls in flight, with what they reserved (to reserve again if a lease is lost). */
+  readonly #live = new Map<string, Charge[]>();
+  readonly #inFlight = new Map<string, { scopes: readonly string[]; cut: (reason: TollgateError) => void }>();
   /** `<budget id>:<period start>` of soft budgets known to be spent, for degrading. */
   readonly #overSoft = new Set<string>();
   readonly #alerted = new Set<string>();
@@ -151,7 +152,7 @@ export class Admission {
         return { leaseId: null, held: [], headers: {} };
       }
       if (r.ok) {
-        this.#live.add(req.id);
+        this.#live.set(req.id, charges);
         this.#noteSoft(held, r.used);
         return { leaseId: req.id, held, headers: rateHeaders(held, charges, r.used, this.#o.now()) };
       }
@@ -159,8 +160,8 @@ export class Admission {
     }
   }
 
-  /** Registers a running call so a kill switch on its chain can cut it; returns the unregister function. */
-  track(id: string, chain: ScopeChain, cut: (kill: KillSwitch) => void): () => void {
+  /** Registers a running stream so a kill switch on its chain (or a lost reservation) can cut it; returns the unregister function. */
+  track(id: string, chain: ScopeChain, cut: (reason: TollgateError) => void): () => void {
     this.#inFlight.set(id, { scopes: scopeIds(chain), cut });
     return () => this.#inFlight.delete(id);
   }
@@ -318,19 +319,50 @@ export class Admission {
 
   async #renew(): Promise<void> {
     if (this.#live.size === 0) return;
+    let lost: string[];
     try {
-      await this.#o.counters.renew([...this.#live], this.#o.now() + this.#leaseMs);
+      lost = await this.#o.counters.renew([...this.#live.keys()], this.#o.now() + this.#leaseMs, this.#o.now());
       this.#up();
     } catch (err) {
       this.#down(err);
+      return;
     }
+    for (const id of lost) await this.#reclaim(id);
+  }
+
+  /**
+   * This process stalled past a lease (its reservation was released and may have been given to
+   * others): reserve the bound again, or cut the call if it is a stream, so the ceiling still holds.
+   */
+  async #reclaim(id: string): Promise<void> {
+    const charges = this.#live.get(id);
+    if (!charges) return;
+    let ok = false;
+    try {
+      const r = await this.#o.counters.reserve(id, charges, this.#o.now() + this.#leaseMs, this.#o.now());
+      ok = r.ok;
+    } catch (err) {
+      this.#down(err);
+    }
+    if (ok && !this.#live.has(id)) {
+      // The call settled while we reserved again: give the new reservation back.
+      await this.#o.counters.settle(id, []).catch(() => undefined);
+      return;
+    }
+    if (ok) {
+      this.#o.log.warn({ requestId: id }, 'a reservation lease expired while its call ran (the process stalled longer than controls.lease_ms); reserved again');
+      return;
+    }
+    const call = this.#inFlight.get(id);
+    this.#o.log.error({ requestId: id, stream: call !== undefined }, 'a reservation lease expired while its call ran and its budget is now taken; cutting the call if it streams');
+    call?.cut(new TollgateError('budget_exceeded', 'this call was stopped: its budget reservation expired while the gateway stalled, and the budget has since been used by other calls'));
   }
 
   #cutKilled(kills: KillSwitch[]): void {
     const byScope = new Map(kills.map((k) => [k.scopeId, k]));
     for (const call of this.#inFlight.values()) {
       const kill = call.scopes.map((s) => byScope.get(s)).find((k) => k !== undefined);
-      if (kill) call.cut(kill);
+      if (kill) call.cut(killedError(kill));
     }
   }
 

@@ -13,13 +13,11 @@ import { totalInputTokens, usage as makeUsage } from '../domain/usage.ts';
 import type { LedgerEvent, ResolvedKey } from '../ledger/contract.ts';
 import type { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
-import type { KillSwitch } from '../ledger/contract.ts';
 import type { ApiRoute, UsageCapture } from '../providers/contract.ts';
 import { adapterFor } from '../providers/index.ts';
 import { injectStreamUsage } from '../providers/openai/inject-usage.ts';
 import { SseSplitter } from '../providers/sse.ts';
 import type { Admission, Admitted } from './admission.ts';
-import { killedError } from './admission.ts';
 import { costBound, largestFittingMaxTokens } from './cost-bound.ts';
 import type { ErrorShape } from './error-shapes.ts';
 import { streamErrorEvent } from './error-shapes.ts';
@@ -76,8 +74,8 @@ interface CallContext {
   tags: Record<string, string>;
   requestBody: Record<string, unknown>;
   admitted: Admitted | null;
-  /** Set when a kill switch cut this call while it ran. */
-  killedBy: KillSwitch | null;
+  /** Set when the gateway cut this call while it ran (a kill switch, a lost reservation). */
+  cutBy: TollgateError | null;
 }
 
 export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<void> {
@@ -102,7 +100,7 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   const target = (degradeTo !== null && degradedTarget(deps, spec, degradeTo)) || deps.router.resolve(spec.api, model);
   if (degradeTo !== null && target.model !== model) void reply.header('x-tollgate-degraded-to', degradeTo);
   const stream = requestBody['stream'] === true && spec.route !== 'openai.embeddings';
-  const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, admitted: null, killedBy: null, ...tagsOf(req) };
+  const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, admitted: null, cutBy: null, ...tagsOf(req) };
 
   // The body goes upstream byte for byte unless we must change it (resolved alias or prefix, injected usage request).
   let outgoing: Record<string, unknown> = requestBody;
@@ -132,8 +130,8 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   // Only a stream can be cancelled half-way with something to save; a plain call runs to its end.
   const abort = stream ? new AbortController() : null;
   const untrack = abort
-    ? deps.admission.track(id, chain, (kill) => {
-        ctx.killedBy = kill;
+    ? deps.admission.track(id, chain, (reason) => {
+        ctx.cutBy = reason;
         abort.abort();
       })
     : null;
@@ -177,7 +175,7 @@ async function forward(
       ...(abort ? { signal: abort.signal } : {}),
     });
   } catch (err) {
-    const e = ctx.killedBy ? killedError(ctx.killedBy) : upstreamFailure(err, target);
+    const e = ctx.cutBy ?? upstreamFailure(err, target);
     await record(ctx, spec, deps, { status: e.status, errorCode: e.code, capture: null, estimated: false });
     throw e;
   }
@@ -266,13 +264,13 @@ async function relayStream(
     if (upstreamError) failure = new TollgateError('upstream_error', `upstream error mid-stream: ${upstreamError.type}: ${upstreamError.message}`);
     else if (!tracker.finished() && !clientGone) failure = new TollgateError('upstream_error', 'the upstream ended the stream before it was complete');
   } catch (err) {
-    if (ctx.killedBy) failure = killedError(ctx.killedBy);
+    if (ctx.cutBy) failure = ctx.cutBy;
     else if (!clientGone) failure = upstreamFailure(err, ctx.target);
   } finally {
     req.raw.socket?.off('close', onClose);
     out.off('close', onClose);
   }
-  if (clientGone || ctx.killedBy) res.body.destroy();
+  if (clientGone || ctx.cutBy) res.body.destroy();
 
   const reported = tracker.reported();
   const cutShort = clientGone || failure !== null || reported === null;

@@ -186,17 +186,26 @@ export function runCountersContract(name: string, make: () => Promise<Counters>,
       it('keeps a renewed lease past its original expiry, and never shortens one', async () => {
         await seed({ a: 0n });
         expect((await counters.reserve('L1', [charge('a', 80n, 100n)], UNTIL, NOW)).ok).toBe(true);
-        await counters.renew(['L1', 'unknown'], UNTIL + LEASE_MS);
-        await counters.renew(['L1'], NOW + 1000);
+        expect(await counters.renew(['L1', 'unknown'], UNTIL + LEASE_MS, NOW)).toEqual(['unknown']);
+        expect(await counters.renew(['L1'], NOW + 1000, NOW)).toEqual([]);
         expect(await state('a', UNTIL + 500)).toEqual({ spent: 0n, reserved: 80n });
         expect(await state('a', UNTIL + LEASE_MS - 500)).toEqual({ spent: 0n, reserved: 80n });
         expect(await state('a', UNTIL + LEASE_MS)).toEqual({ spent: 0n, reserved: 0n });
-        await counters.renew([], UNTIL);
+        expect(await counters.renew([], UNTIL, NOW)).toEqual([]);
+      });
+
+      it('reports a lease that expired before it was renewed, and releases it', async () => {
+        await seed({ a: 0n });
+        expect((await counters.reserve('L1', [charge('a', 80n, 100n)], UNTIL, NOW)).ok).toBe(true);
+        expect((await counters.reserve('L2', [charge('a', 10n, 100n)], UNTIL + LEASE_MS, NOW)).ok).toBe(true);
+        // The holder of L1 stalled past its expiry: the renewal says so instead of reviving it.
+        expect(await counters.renew(['L1', 'L2'], UNTIL + 2 * LEASE_MS, UNTIL)).toEqual(['L1']);
+        expect(await state('a', UNTIL)).toEqual({ spent: 0n, reserved: 10n });
       });
 
       it('does not create a lease when renewing an unknown id', async () => {
         await seed({ a: 0n });
-        await counters.renew(['ghost'], UNTIL);
+        expect(await counters.renew(['ghost'], UNTIL, NOW)).toEqual(['ghost']);
         expect(await counters.settle('ghost', [{ key: 'a', amount: 1n }])).toEqual([1n]);
         expect(await state('a')).toEqual({ spent: 1n, reserved: 0n });
       });

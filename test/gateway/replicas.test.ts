@@ -25,7 +25,7 @@ const AGENT = 'acme/support/helpdesk/triage-bot';
 const STREAM_PROJECT = 'acme/support/escalations';
 const STREAM_AGENT = `${STREAM_PROJECT}/stream-bot`;
 const LIMIT = usdToNano('0.50');
-const LEASE_MS = 1500;
+const LEASE_MS = 2500;
 const MODEL = 'gpt-4.1-mini';
 const pricer = createPricer();
 

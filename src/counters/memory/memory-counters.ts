@@ -67,12 +67,18 @@ export class MemoryCounters implements Counters {
     );
   }
 
-  renew(leaseIds: readonly string[], leaseUntil: number): Promise<void> {
+  renew(leaseIds: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
+    this.#sweep(now);
+    const lost: string[] = [];
     for (const id of leaseIds) {
       const lease = this.#leases.get(id);
-      if (lease) lease.until = Math.max(lease.until, leaseUntil);
+      if (!lease) {
+        lost.push(id);
+        continue;
+      }
+      lease.until = Math.max(lease.until, leaseUntil);
     }
-    return Promise.resolve();
+    return Promise.resolve(lost);
   }
 
   seed(key: string, spent: bigint, expiresAt: number): Promise<void> {

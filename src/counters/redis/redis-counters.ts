@@ -95,13 +95,17 @@ end
 return out
 `;
 
-// KEYS: leases; ARGV: until, lease ids… Only raises the expiry of leases that exist.
-const RENEW = `
-for i = 2, #ARGV do
+// KEYS: leases; ARGV: until, now, lease prefix, lease ids… Drops expired leases, raises the expiry of
+// those left and returns the ids that no longer exist.
+const RENEW = `${DROP_EXPIRED}
+dropExpired(KEYS[1], ARGV[3], ARGV[2])
+local lost = {}
+for i = 4, #ARGV do
   local current = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if current and tonumber(current) < tonumber(ARGV[1]) then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
+  if not current then lost[#lost + 1] = ARGV[i]
+  elseif tonumber(current) < tonumber(ARGV[1]) then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
 end
-return 0
+return lost
 `;
 
 // KEYS: counter, generation counter; ARGV: spent, expiresAt.
@@ -231,9 +235,10 @@ export class RedisCounters implements Counters {
     return list(reply).map((v) => (v === null ? 0n : big(v)));
   }
 
-  async renew(leaseIds: readonly string[], leaseUntil: number): Promise<void> {
-    if (leaseIds.length === 0) return;
-    await this.#run('tgRenew', [this.#leasesKey()], [time(leaseUntil, 'leaseUntil'), ...leaseIds]);
+  async renew(leaseIds: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
+    if (leaseIds.length === 0) return [];
+    const reply = await this.#run('tgRenew', [this.#leasesKey()], [time(leaseUntil, 'leaseUntil'), time(now, 'now'), this.#leaseKey(''), ...leaseIds]);
+    return list(reply).map(String);
   }
 
   async seed(key: string, spent: bigint, expiresAt: number): Promise<void> {

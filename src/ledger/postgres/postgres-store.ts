@@ -36,7 +36,9 @@ export async function openPostgresStore(url: string, opts: { schema?: string; ma
     await pool.query(`create schema if not exists "${opts.schema.replace(/"/g, '""')}"`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrate(db, { autoIncrementId: 'bigserial' }, opts.schema);
+  // The migrator looks for its own tables in one schema: the one asked for, else the connection's current one.
+  const schema = opts.schema ?? String((await pool.query<{ s: string }>('select current_schema() as s')).rows[0]?.s ?? 'public');
+  await migrate(db, { autoIncrementId: 'bigserial' }, schema);
   return assembleStore(db, POSTGRES_CAPABILITIES, redact(url), () => db.destroy());
 }
 
