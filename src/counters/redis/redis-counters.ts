@@ -1,6 +1,7 @@
 /**
  * Counters shared by gateway replicas through one Redis. Each operation is one Lua script (EVALSHA),
- * so it is atomic and one round trip. Layout, all under one hash tag so a cluster keeps it in a slot:
+ * so it is atomic and one round trip; the reservations (and settlements) of calls that arrive in the
+ * same event-loop turn share one script run, each still atomic and all or nothing on its own. Layout, all under one hash tag so a cluster keeps it in a slot:
  * `{prefix}:c:<key>` a hash {spent, reserved, g} expiring at the counter's `expiresAt`;
  * `{prefix}:leases` a sorted set of lease ids scored by expiry; `{prefix}:l:<lease id>` a hash from
  * `<g>:<counter key>` to the amount the lease holds there. `g` is the counter's generation: a lease
@@ -46,51 +47,79 @@ local function dropExpired(leases, leasePrefix, now)
 end
 `;
 
-// KEYS: leases, lease, counters…; ARGV: now, until, lease prefix, lease id, #charges, then per charge
-// counter index, amount, limit, enforce (1/0), #also, also indexes… Returns the state before reserving.
+// Reservations of several calls in one script (calls that arrived in the same event-loop turn), each
+// atomic and all or nothing on its own, in order. KEYS: leases, then per call its lease and counters.
+// ARGV: now, lease prefix, #calls, then per call: #counters, until, lease id, #charges, then per
+// charge: counter index, amount, limit, enforce (1/0), #also, also indexes… Per call the reply is
+// {'ok', state…}, {'refused', charge index, state…} or {'missing', counter indexes…}, where state is
+// spent, reserved of each of its counters before it reserved.
 const RESERVE = `${DROP_EXPIRED}
-dropExpired(KEYS[1], ARGV[3], ARGV[1])
-local state, missing = {}, {'missing'}
-for i = 3, #KEYS do
-  local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
-  if not v[1] then missing[#missing + 1] = i - 2 end
-  state[#state + 1] = v[1] or '0'
-  state[#state + 1] = v[2] or '0'
-end
-if #missing > 1 then return missing end
-local function used(i) return tonumber(state[2 * i - 1]) + tonumber(state[2 * i]) end
-local p, charges = 6, {}
-for c = 1, tonumber(ARGV[5]) do
-  local idx, amount, nAlso = tonumber(ARGV[p]), ARGV[p + 1], tonumber(ARGV[p + 4])
-  local total = used(idx)
-  for a = 1, nAlso do total = total + used(tonumber(ARGV[p + 4 + a])) end
-  if ARGV[p + 3] == '1' and total + tonumber(amount) > tonumber(ARGV[p + 2]) then
-    return {'refused', c - 1, unpack(state)}
+dropExpired(KEYS[1], ARGV[2], ARGV[1])
+local out, k, p = {}, 2, 4
+for r = 1, tonumber(ARGV[3]) do
+  local nKeys, untilMs, leaseId, nCharges = tonumber(ARGV[p]), ARGV[p + 1], ARGV[p + 2], tonumber(ARGV[p + 3])
+  p = p + 4
+  local lease, base = KEYS[k], k
+  k = k + 1 + nKeys
+  local state, gens, missing = {}, {}, {'missing'}
+  for i = 1, nKeys do
+    local v = redis.call('HMGET', KEYS[base + i], 'spent', 'reserved', 'g')
+    if not v[1] then missing[#missing + 1] = i end
+    state[#state + 1] = v[1] or '0'
+    state[#state + 1] = v[2] or '0'
+    gens[i] = v[3] or '0'
   end
-  charges[c] = {KEYS[idx + 2], amount}
-  p = p + 5 + nAlso
+  local function used(i) return tonumber(state[2 * i - 1]) + tonumber(state[2 * i]) end
+  local charges, refused = {}, nil
+  for c = 1, nCharges do
+    local idx, amount, nAlso = tonumber(ARGV[p]), ARGV[p + 1], tonumber(ARGV[p + 4])
+    if #missing == 1 and not refused then
+      local total = used(idx)
+      for a = 1, nAlso do total = total + used(tonumber(ARGV[p + 4 + a])) end
+      if ARGV[p + 3] == '1' and total + tonumber(amount) > tonumber(ARGV[p + 2]) then refused = c - 1 end
+      charges[c] = {idx, amount}
+    end
+    p = p + 5 + nAlso
+  end
+  if #missing > 1 then
+    out[r] = missing
+  elseif refused then
+    out[r] = {'refused', refused, unpack(state)}
+  else
+    for _, charge in ipairs(charges) do
+      local counter = KEYS[base + charge[1]]
+      redis.call('HINCRBY', counter, 'reserved', charge[2])
+      redis.call('HINCRBY', lease, gens[charge[1]] .. ':' .. counter, charge[2])
+    end
+    local current = redis.call('ZSCORE', KEYS[1], leaseId)
+    if not current or tonumber(current) < tonumber(untilMs) then redis.call('ZADD', KEYS[1], untilMs, leaseId) end
+    out[r] = {'ok', unpack(state)}
+  end
 end
-for _, charge in ipairs(charges) do
-  redis.call('HINCRBY', charge[1], 'reserved', charge[2])
-  redis.call('HINCRBY', KEYS[2], (redis.call('HGET', charge[1], 'g') or '0') .. ':' .. charge[1], charge[2])
-end
-local current = redis.call('ZSCORE', KEYS[1], ARGV[4])
-if not current or tonumber(current) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4]) end
-return {'ok', unpack(state)}
+return out
 `;
 
-// KEYS: leases, lease, counters…; ARGV: lease id, amounts… Returns spent after, false when missing.
+// Settlements of several calls in one script. KEYS: leases, then per call its lease and counters.
+// ARGV: #calls, then per call: lease id, #counters, amounts… Per call: spent after, false when missing.
 const SETTLE = `${DROP_EXPIRED}
-releaseLease(KEYS[2])
-redis.call('ZREM', KEYS[1], ARGV[1])
-local out = {}
-for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('HINCRBY', KEYS[i], 'spent', ARGV[i - 1])
-    out[#out + 1] = redis.call('HGET', KEYS[i], 'spent')
-  else
-    out[#out + 1] = false
+local out, k, p = {}, 2, 2
+for r = 1, tonumber(ARGV[1]) do
+  local leaseId, nKeys = ARGV[p], tonumber(ARGV[p + 1])
+  releaseLease(KEYS[k])
+  redis.call('ZREM', KEYS[1], leaseId)
+  local spent = {}
+  for i = 1, nKeys do
+    local counter = KEYS[k + i]
+    if redis.call('EXISTS', counter) == 1 then
+      redis.call('HINCRBY', counter, 'spent', ARGV[p + 1 + i])
+      spent[i] = redis.call('HGET', counter, 'spent')
+    else
+      spent[i] = false
+    end
   end
+  out[r] = spent
+  k = k + 1 + nKeys
+  p = p + 2 + nKeys
 end
 return out
 `;
@@ -133,6 +162,8 @@ type ScriptName = keyof typeof SCRIPTS;
 type ScriptFn = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+/** Most calls one batched script carries. */
+const MAX_BATCH = 256;
 
 export class RedisCounters implements Counters {
   /** Where the counters live, without credentials. */
@@ -142,6 +173,9 @@ export class RedisCounters implements Counters {
   /** Pending while the first connection attempt runs: commands wait for it instead of failing. */
   #starting: Promise<void> | undefined;
   #inOutage = false;
+  /** Calls that arrive in the same event-loop turn share one script run: fewer round trips and less work on both sides. */
+  readonly #reserves = new ScriptBatch((keys, args) => this.#run('tgReserve', keys, args), (leases, now) => [now, this.#leaseKey(''), leases], () => this.#leasesKey());
+  readonly #settles = new ScriptBatch((keys, args) => this.#run('tgSettle', keys, args), (calls) => [calls], () => this.#leasesKey());
 
   /**
    * Connects in the background and reconnects after an outage on its own. While disconnected,
@@ -210,29 +244,32 @@ export class RedisCounters implements Counters {
       }
       return i;
     };
-    const args: (string | number)[] = [time(now, 'now'), time(leaseUntil, 'leaseUntil'), this.#leaseKey(''), leaseId, charges.length];
+    const spec: (string | number)[] = [];
     for (const [i, c] of charges.entries()) {
       const own = slot(c.key);
       const also = (c.also ?? []).map(slot);
-      args.push(own, exact(c.amount, `charge ${i} amount`), exact(c.limit, `charge ${i} limit`), c.enforce ? 1 : 0, also.length, ...also);
+      spec.push(own, exact(c.amount, `charge ${i} amount`), exact(c.limit, `charge ${i} limit`), c.enforce ? 1 : 0, also.length, ...also);
     }
-    const reply = await this.#run('tgReserve', [this.#leasesKey(), this.#leaseKey(leaseId), ...keys.map((k) => this.#counterKey(k))], args);
-    const [status, ...rest] = list(reply);
-    if (status === 'missing') return { ok: false, missing: rest.map((i) => keys[Number(i) - 1]!) };
-    const refused = status === 'refused' ? Number(rest.shift()) : -1;
-    const states = pairs(rest).map((s) => s ?? { spent: 0n, reserved: 0n });
-    const totals = charges.map((c) => {
-      const parts = [c.key, ...(c.also ?? [])].map((k) => states[slot(k) - 1]!);
-      return { spent: parts.reduce((sum, s) => sum + s.spent, 0n), reserved: parts.reduce((sum, s) => sum + s.reserved, 0n) };
+    const args: (string | number)[] = [keys.length, time(leaseUntil, 'leaseUntil'), leaseId, charges.length, ...spec];
+    const callKeys = [this.#leaseKey(leaseId), ...keys.map((k) => this.#counterKey(k))];
+    return this.#reserves.add(time(now, 'now'), callKeys, args).then((reply) => {
+      const [status, ...rest] = list(reply);
+      if (status === 'missing') return { ok: false, missing: rest.map((i) => keys[Number(i) - 1]!) };
+      const refused = status === 'refused' ? Number(rest.shift()) : -1;
+      const states = pairs(rest).map((st) => st ?? { spent: 0n, reserved: 0n });
+      const totals = charges.map((c) => {
+        const parts = [c.key, ...(c.also ?? [])].map((k) => states[slot(k) - 1]!);
+        return { spent: parts.reduce((sum, st) => sum + st.spent, 0n), reserved: parts.reduce((sum, st) => sum + st.reserved, 0n) };
+      });
+      if (refused >= 0) return { ok: false, refused, state: totals[refused]! };
+      return { ok: true, used: totals.map((t, i) => t.spent + t.reserved + charges[i]!.amount) };
     });
-    if (refused >= 0) return { ok: false, refused, state: totals[refused]! };
-    return { ok: true, used: totals.map((t, i) => t.spent + t.reserved + charges[i]!.amount) };
   }
 
   async settle(leaseId: string, actual: readonly Actual[]): Promise<bigint[]> {
     const amounts = actual.map((a, i) => exact(a.amount, `actual ${i} amount`));
-    const reply = await this.#run('tgSettle', [this.#leasesKey(), this.#leaseKey(leaseId), ...actual.map((a) => this.#counterKey(a.key))], [leaseId, ...amounts]);
-    return list(reply).map((v) => (v === null ? 0n : big(v)));
+    const callKeys = [this.#leaseKey(leaseId), ...actual.map((a) => this.#counterKey(a.key))];
+    return this.#settles.add(0, callKeys, [leaseId, actual.length, ...amounts]).then((reply) => list(reply).map((v) => (v === null ? 0n : big(v))));
   }
 
   async renew(leaseIds: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
@@ -319,5 +356,54 @@ function locationOf(url: string): string {
     return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
     throw new TollgateError('internal', 'Redis counters: the Redis URL is not a valid URL');
+  }
+}
+
+/**
+ * Collects script calls made in one event-loop turn and runs them as one script (at most
+ * MAX_BATCH calls, so Redis is never blocked long); each caller gets its own part of the reply.
+ */
+type RunScript = (keys: string[], args: (string | number)[]) => Promise<unknown>;
+/** The arguments before the calls' own: given the number of calls and the batch's clock. */
+type BatchHead = (calls: number, now: number) => (string | number)[];
+
+class ScriptBatch {
+  readonly #run: RunScript;
+  readonly #head: BatchHead;
+  readonly #firstKey: () => string;
+  #pending: { now: number; keys: string[]; args: (string | number)[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(run: RunScript, head: BatchHead, firstKey: () => string) {
+    this.#run = run;
+    this.#head = head;
+    this.#firstKey = firstKey;
+  }
+
+  add(now: number, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => this.#flush());
+      this.#pending.push({ now, keys, args, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const all = this.#pending;
+    this.#pending = [];
+    for (let i = 0; i < all.length; i += MAX_BATCH) {
+      const calls = all.slice(i, i + MAX_BATCH);
+      // The latest clock of the batch: leases expired by then are dropped before any of its calls.
+      const now = Math.max(...calls.map((c) => c.now));
+      const keys = [this.#firstKey(), ...calls.flatMap((c) => c.keys)];
+      const args = [...this.#head(calls.length, now), ...calls.flatMap((c) => c.args)];
+      this.#run(keys, args).then(
+        (reply) => {
+          const parts = list(reply);
+          for (const [j, c] of calls.entries()) c.resolve(parts[j]);
+        },
+        (err: unknown) => {
+          for (const c of calls) c.reject(err);
+        },
+      );
+    }
   }
 }
