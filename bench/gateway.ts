@@ -306,6 +306,8 @@ async function profile(id: 'c' | 'd' | 'e'): Promise<void> {
     console.log(formatTable(['where (self time)', '', 'ms', 'share'], asRows(s.areas)));
     console.log();
     console.log(formatTable(['our code, top functions by self time', '', 'ms', 'share'], asRows(s.ours)));
+    console.log();
+    console.log(formatTable(['any code, top functions by self time', '', 'ms', 'share'], asRows(s.all)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,18 +23,23 @@ export interface SelfTime {
 }
 
 /** Self times with their share of the busy (non-idle) time. */
-export function summarise(file: string, root: string, top = 15): { ours: SelfTime[]; areas: SelfTime[]; busyMs: number } {
+export function summarise(file: string, root: string, top = 15): { ours: SelfTime[]; areas: SelfTime[]; all: SelfTime[]; busyMs: number } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const totalMs = (profile.endTime - profile.startTime) / 1000;
   const msPerSample = totalMs / Math.max(1, profile.samples.length);
   const ours = new Map<string, number>();
   const areas = new Map<string, number>();
+  const all = new Map<string, number>();
   for (const n of profile.nodes) {
     const ms = (n.hitCount ?? 0) * msPerSample;
     if (ms === 0) continue;
     const { functionName, url } = n.callFrame;
     const area = areaOf(url, functionName, root);
     areas.set(area, (areas.get(area) ?? 0) + ms);
+    if (area !== '(idle)') {
+      const where = `${functionName || '(anonymous)'}  ${area === 'src (Tollgate)' ? url.slice(url.indexOf('/src/') + 1) : area}`;
+      all.set(where, (all.get(where) ?? 0) + ms);
+    }
     if (area === 'src (Tollgate)') {
       const name = `${functionName || '(anonymous)'}  ${url.slice(url.indexOf('/src/') + 1)}`;
       ours.set(name, (ours.get(name) ?? 0) + ms);
@@ -47,7 +52,7 @@ export function summarise(file: string, root: string, top = 15): { ours: SelfTim
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, ms]) => ({ name, ms, share: ms / busyMs }));
-  return { ours: rank(ours, top), areas: rank(areas, 12), busyMs };
+  return { ours: rank(ours, top), areas: rank(areas, 12), all: rank(all, top), busyMs };
 }
 
 function areaOf(url: string, functionName: string, root: string): string {
