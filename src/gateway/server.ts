@@ -16,7 +16,10 @@ import { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { Admission } from './admission.ts';
+import { registerChargebackRoutes } from './chargeback-routes.ts';
 import { ControlsCache } from './controls-cache.ts';
+import { registerExportRoutes } from './export-routes.ts';
+import { registerOutcomeRoutes } from './outcome-routes.ts';
 import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
@@ -176,6 +179,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   registerControlsApi(app, opts, { controls, admission, counters, now, timeZone });
+  const routeDeps = { store: opts.store, keys, adminKey: opts.adminKey, now };
+  registerOutcomeRoutes(app, routeDeps);
+  registerChargebackRoutes(app, routeDeps);
+  registerExportRoutes(app, routeDeps);
 
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 

@@ -4,6 +4,8 @@
  */
 import type { ScopeChain, Tier } from '../domain/scope.ts';
 import type { Usage } from '../domain/usage.ts';
+import type { Chargeback } from './chargeback-contract.ts';
+import type { Outcomes } from './outcomes-contract.ts';
 
 export interface ScopeNode {
   id: string;
@@ -272,6 +274,8 @@ export interface Controls {
 export interface Store {
   readonly directory: Directory;
   readonly controls: Controls;
+  readonly outcomes: Outcomes;
+  readonly chargeback: Chargeback;
   readonly ledger: Ledger;
   readonly capabilities: StoreCapabilities;
   /** Where the data lives, for people (file path or URL without credentials). */

@@ -98,6 +98,24 @@ export class KyselyLedger implements Ledger {
           await trx.executeQuery(CompiledQuery.raw(this.#statement(kind, chunk.length), flatten(chunk, ROLLUP_KEYS)));
         }
       }
+      const traces = foldTraces(inserted);
+      for (let i = 0; i < traces.length; i += TRACES_PER_STATEMENT) {
+        const chunk = traces.slice(i, i + TRACES_PER_STATEMENT);
+        await trx
+          .insertInto('trace_costs')
+          .values(chunk)
+          .onConflict((oc) =>
+            oc.columns(['trace_id', 'agent_id']).doUpdateSet({
+              first_at: sql<bigint>`case when excluded.first_at < trace_costs.first_at then excluded.first_at else trace_costs.first_at end`,
+              last_at: sql<bigint>`case when excluded.last_at > trace_costs.last_at then excluded.last_at else trace_costs.last_at end`,
+              calls: sql<bigint>`trace_costs.calls + excluded.calls`,
+              tokens: sql<bigint>`trace_costs.tokens + excluded.tokens`,
+              list_cost_nano: sql<bigint>`trace_costs.list_cost_nano + excluded.list_cost_nano`,
+              effective_cost_nano: sql<bigint>`trace_costs.effective_cost_nano + excluded.effective_cost_nano`,
+            }),
+          )
+          .execute();
+      }
       return { inserted: inserted.length, duplicates: events.length - inserted.length };
     });
   }
@@ -396,6 +414,30 @@ function flatten<K extends string>(rows: readonly { [P in K]: unknown }[], keys:
   let i = 0;
   for (const r of rows) for (const k of keys) out[i++] = r[k];
   return out;
+}
+
+/** 11 columns a row: well under SQLite's bind limit. */
+const TRACES_PER_STATEMENT = 500;
+
+/** The cost of each (trace, agent) among rows just inserted: calls without a trace id are not folded. */
+function foldTraces(rows: readonly EventRow[]): Insertable<Database['trace_costs']>[] {
+  const out = new Map<string, { trace_id: string; agent_id: string; org_id: string; team_id: string; project_id: string; first_at: number; last_at: number; calls: bigint; tokens: bigint; list_cost_nano: bigint; effective_cost_nano: bigint }>();
+  for (const r of rows) {
+    if (r.trace_id === null || r.trace_id === undefined) continue;
+    const k = `${String(r.trace_id)}\u0000${String(r.agent_id)}`;
+    let acc = out.get(k);
+    if (!acc) {
+      acc = { trace_id: String(r.trace_id), agent_id: String(r.agent_id), org_id: String(r.org_id), team_id: String(r.team_id), project_id: String(r.project_id), first_at: r.started_at, last_at: r.started_at, calls: 0n, tokens: 0n, list_cost_nano: 0n, effective_cost_nano: 0n };
+      out.set(k, acc);
+    }
+    acc.first_at = Math.min(acc.first_at, r.started_at);
+    acc.last_at = Math.max(acc.last_at, r.started_at);
+    acc.calls += 1n;
+    for (const t of ['input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens'] as const) acc.tokens += BigInt(r[t] ?? 0);
+    acc.list_cost_nano += BigInt(r.list_cost_nano ?? 0);
+    acc.effective_cost_nano += BigInt(r.effective_cost_nano ?? 0);
+  }
+  return [...out.values()];
 }
 
 function foldRollups(rows: readonly EventRow[], bucketMs: number): RollupRow[] {

@@ -6,7 +6,9 @@ import type { Kysely } from 'kysely';
 import { Migrator } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Store, StoreCapabilities } from './contract.ts';
+import { KyselyChargeback } from './kysely-chargeback.ts';
 import { KyselyControls } from './kysely-controls.ts';
+import { KyselyOutcomes } from './kysely-outcomes.ts';
 import { KyselyDirectory } from './kysely-directory.ts';
 import { KyselyLedger } from './kysely-ledger.ts';
 import type { MigrationDialect } from './migrations.ts';
@@ -28,6 +30,8 @@ export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilit
   return {
     directory: new KyselyDirectory(db),
     controls: new KyselyControls(db),
+    outcomes: new KyselyOutcomes(db),
+    chargeback: new KyselyChargeback(db),
     ledger: new KyselyLedger(db, capabilities),
     capabilities,
     location,

@@ -185,6 +185,83 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.createIndex('budget_alerts_at').on('budget_alerts').column('at').execute();
       },
     },
+    '0003_spend_intelligence': {
+      async up(db: Kysely<unknown>) {
+        // Per trace (one agent task), its calls' cost: upserted with the events, read by cost-per-outcome reports.
+        await db.schema
+          .createTable('trace_costs')
+          .addColumn('trace_id', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('org_id', 'text', (c) => c.notNull())
+          .addColumn('team_id', 'text', (c) => c.notNull())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('first_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_at', 'bigint', (c) => c.notNull())
+          .addColumn('calls', 'bigint', (c) => c.notNull())
+          .addColumn('tokens', 'bigint', (c) => c.notNull())
+          .addColumn('list_cost_nano', 'bigint', (c) => c.notNull())
+          .addColumn('effective_cost_nano', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('trace_costs_pk', ['trace_id', 'agent_id'])
+          .execute();
+        await db.schema.createIndex('trace_costs_project').on('trace_costs').columns(['project_id', 'first_at']).execute();
+
+        // What a project's agents produce, and what a human would have cost for it.
+        await db.schema
+          .createTable('outcome_types')
+          .addColumn('project_id', 'text', (c) => c.notNull().references('scopes.id'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('unit', 'text', (c) => c.notNull())
+          .addColumn('baseline_nano', 'bigint')
+          .addColumn('target_nano', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('outcome_types_pk', ['project_id', 'type'])
+          .execute();
+
+        await db.schema
+          .createTable('outcomes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('idempotency_key', 'text', (c) => c.notNull().unique())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('count', 'bigint', (c) => c.notNull())
+          .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+          .addColumn('trace_id', 'text')
+          .addColumn('value_nano', 'bigint')
+          .addColumn('org_id', 'text', (c) => c.notNull())
+          .addColumn('team_id', 'text', (c) => c.notNull())
+          .addColumn('project_id', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text')
+          .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('outcomes_project').on('outcomes').columns(['project_id', 'occurred_at']).execute();
+        await db.schema.createIndex('outcomes_team').on('outcomes').columns(['team_id', 'occurred_at']).execute();
+        await db.schema.createIndex('outcomes_trace').on('outcomes').column('trace_id').where('trace_id', 'is not', null).execute();
+
+        // Chargeback: credits and corrections to a team's statement, and the facts behind escalation advice.
+        await db.schema
+          .createTable('chargeback_adjustments')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('team_id', 'text', (c) => c.notNull().references('scopes.id'))
+          .addColumn('period', 'text', (c) => c.notNull())
+          .addColumn('amount_nano', 'bigint', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('chargeback_adjustments_team').on('chargeback_adjustments').columns(['team_id', 'period']).execute();
+
+        await db.schema
+          .createTable('team_flags')
+          .addColumn('team_id', 'text', (c) => c.primaryKey().references('scopes.id'))
+          .addColumn('bills_customers', 'smallint', (c) => c.notNull())
+          .addColumn('compliance_hard_limits', 'smallint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -148,7 +148,73 @@ export interface BudgetAlertsTable {
   limit_nano: BigInt64;
 }
 
+export interface TraceCostsTable {
+  trace_id: string;
+  agent_id: string;
+  org_id: string;
+  team_id: string;
+  project_id: string;
+  first_at: BigInt64;
+  last_at: BigInt64;
+  calls: BigInt64;
+  tokens: BigInt64;
+  list_cost_nano: BigInt64;
+  effective_cost_nano: BigInt64;
+}
+
+export interface OutcomeTypesTable {
+  project_id: string;
+  type: string;
+  display_name: string;
+  unit: string;
+  baseline_nano: BigInt64 | null;
+  target_nano: BigInt64 | null;
+  created_at: BigInt64;
+  updated_at: BigInt64;
+}
+
+export interface OutcomesTable {
+  id: string;
+  idempotency_key: string;
+  type: string;
+  count: BigInt64;
+  occurred_at: BigInt64;
+  trace_id: string | null;
+  value_nano: BigInt64 | null;
+  org_id: string;
+  team_id: string;
+  project_id: string;
+  agent_id: string;
+  key_id: string | null;
+  recorded_at: BigInt64;
+}
+
+export interface ChargebackAdjustmentsTable {
+  id: string;
+  team_id: string;
+  /** YYYY-MM */
+  period: string;
+  /** Signed: a credit lowers the team's debit. */
+  amount_nano: BigInt64;
+  kind: string;
+  reason: string;
+  actor: string;
+  at: BigInt64;
+}
+
+export interface TeamFlagsTable {
+  team_id: string;
+  bills_customers: Flag;
+  compliance_hard_limits: Flag;
+  updated_at: BigInt64;
+}
+
 export interface Database {
+  trace_costs: TraceCostsTable;
+  outcome_types: OutcomeTypesTable;
+  outcomes: OutcomesTable;
+  chargeback_adjustments: ChargebackAdjustmentsTable;
+  team_flags: TeamFlagsTable;
   budgets: BudgetsTable;
   rate_limits: RateLimitsTable;
   kill_switches: KillSwitchesTable;

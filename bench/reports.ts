@@ -1,0 +1,2 @@
+/** Placeholder: the reports benchmark. */
+console.log('bench:reports is not written yet');
