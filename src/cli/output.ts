@@ -37,3 +37,16 @@ function displayWidth(s: string): number {
 export function isoOrDash(ms: number | null): string {
   return ms === null ? '—' : new Date(ms).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * RFC 4180 CSV: a header line, then one line per row; cells with a comma, quote or line break are
+ * quoted (quotes doubled); null and undefined are empty cells; bigints are plain integers.
+ */
+export function toCsv(headers: readonly string[], rows: readonly (readonly (string | number | bigint | boolean | null | undefined)[])[]): string {
+  const cell = (v: string | number | bigint | boolean | null | undefined): string => {
+    if (v === null || v === undefined) return '';
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [headers, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+}
