@@ -70,7 +70,8 @@ export class CliContext {
 
   /** The budget counters: Redis when configured, else in-process (which only the gateway process sees). */
   counters(opts: { onError?: (err: Error) => void } = {}): Promise<OpenedCounters> {
-    this.#counters ??= openCounters(this.redisTarget(), opts);
+    const prefix = this.env['TOLLGATE_REDIS_PREFIX'] || this.config().config.controls?.redis_prefix;
+    this.#counters ??= openCounters(this.redisTarget(), { ...opts, ...(prefix ? { prefix } : {}) });
     return this.#counters;
   }
 

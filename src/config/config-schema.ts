@@ -56,6 +56,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** IANA zone calendar budget periods are aligned in when a budget names none (default UTC). */
       time_zone: z.string().optional(),
+      /** Hash tag of the counters' Redis keys, so several deployments can share one Redis (default tollgate). */
+      redis_prefix: z.string().regex(/^[\w.:-]+$/, 'redis_prefix is letters, digits, "_", ".", ":" or "-"').optional(),
       /** How long a reservation lives unless its call renews it, in ms (default 60 000). */
       lease_ms: z.number().int().min(500).max(3_600_000).optional(),
     })

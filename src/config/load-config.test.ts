@@ -288,3 +288,15 @@ describe('loadConfig', () => {
     expect(loadConfig(undefined, {})).toEqual({ config: { database: 'local.db' }, file: join(dir, 'tollgate.yaml'), unsetEnv: [] });
   });
 });
+
+describe('parseConfig: controls', () => {
+  it('accepts a time zone, a lease and a Redis key prefix', () => {
+    const { config } = parseConfig('controls:\n  time_zone: Europe/Paris\n  lease_ms: 30000\n  redis_prefix: tollgate-eu\n', 'f', {});
+    expect(config.controls).toEqual({ time_zone: 'Europe/Paris', lease_ms: 30000, redis_prefix: 'tollgate-eu' });
+  });
+
+  it('refuses a lease under half a second and a prefix that would break the key layout', () => {
+    expect(() => parseConfig('controls:\n  lease_ms: 10\n', 'f', {})).toThrow(TollgateError);
+    expect(() => parseConfig('controls:\n  redis_prefix: "a}b"\n', 'f', {})).toThrow(/redis_prefix/);
+  });
+});
