@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../ledger/contract.ts';
 import { openSqliteStore } from '../ledger/sqlite/sqlite-store.ts';
 import { createPricer } from '../pricing/index.ts';
-import { seedDemo } from './seed-demo.ts';
+import { boardSummary } from '../analytics/board.ts';
+import { unitEconomics } from '../analytics/unit-economics.ts';
+import { DEMO_OUTCOME_TYPES, seedDemo } from './seed-demo.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 18);
 const DAY = 86_400_000;
@@ -20,7 +22,13 @@ afterAll(async () => {
 describe('demo history', () => {
   it('is idempotent', async () => {
     expect(first.inserted).toBeGreaterThan(10_000);
-    expect((await seedDemo(store, createPricer(), { now: NOW, days: 30, actor: 'test' })).inserted).toBe(0);
+    expect(first.outcomes.inserted).toBeGreaterThan(1_000);
+    const auditBefore = (await store.directory.audit({ limit: 1 }))[0]!.id;
+    const again = await seedDemo(store, createPricer(), { now: NOW, days: 30, actor: 'test' });
+    expect(again.inserted).toBe(0);
+    expect(again.outcomes).toEqual({ inserted: 0, total: first.outcomes.total });
+    // Types and budgets are not set again (nor audited again).
+    expect((await store.directory.audit({ limit: 1 }))[0]!.id).toBe(auditBefore);
   });
 
   it('is heavy-tailed: one agent burns most of the spend', async () => {
@@ -49,5 +57,40 @@ describe('demo history', () => {
     const normal = await perCall(today - 28, today - 13);
     expect(bloated / normal).toBeGreaterThan(2.3);
     expect(bloated / normal).toBeLessThan(3.8);
+  });
+
+  it('has outcome types with baselines, team budgets of both modes and an annual plan', async () => {
+    const types = await store.outcomes.listTypes({ under: 'acme' });
+    expect(types.map((t) => `${t.projectPath}:${t.type}`)).toEqual(DEMO_OUTCOME_TYPES.map((t) => `${t.project}:${t.type}`).sort());
+    expect(types.find((t) => t.type === 'resolved_ticket')?.baselineNano).toBe(6_000_000_000n);
+    const budgets = await store.controls.listBudgets({ under: 'acme' });
+    expect(budgets.map((b) => [b.scopePath, b.period, b.action])).toEqual([
+      ['acme', 'year', 'plan'],
+      ['acme/eng', 'month', 'chargeback'],
+      ['acme/support', 'month', 'showback'],
+    ]);
+  });
+
+  it('gives the reports something to show: $/outcome, the runaway loop in the tail, drift from the prompt bloat', async () => {
+    const from = Math.floor(NOW / DAY) * DAY - 27 * DAY;
+    const r = await unitEconomics(store, { scope: 'acme', from, to: NOW, driftWeeks: 1, now: NOW });
+    expect(r.workloads).toHaveLength(4);
+    for (const w of r.workloads) {
+      expect(w.outcomes).toBeGreaterThan(0n);
+      expect(w.perTrace.traces).toBeGreaterThan(0);
+      expect(w.savingsNano! > 0n).toBe(true);
+    }
+    expect(r.unmeasured.map((u) => u.projectPath)).toEqual(['acme/research/deep']);
+    const ci = r.workloads.find((w) => w.type === 'fixed_test')!;
+    expect(ci.perTrace.worst?.traceId).toBe(`demo-trace-${Math.floor(NOW / DAY) - 20}-runaway-test-fixer`);
+    // The summariser read 3× the tokens from 12 to 6 days ago: the helpdesk's $/ticket drifted, for that reason.
+    const helpdesk = r.workloads.find((w) => w.type === 'resolved_ticket')!;
+    const flagged = helpdesk.weeks.filter((k) => k.drift?.flagged);
+    expect(flagged.length).toBeGreaterThan(0);
+    expect(flagged.every((k) => k.drift!.cause === 'tokens_per_call')).toBe(true);
+    const board = await boardSummary(store, { quarter: '2026-Q4', now: NOW });
+    expect(board.plan?.amountNano).toBe(12_000_000_000_000n);
+    expect(board.teams).toHaveLength(4);
+    expect(board.movers).toHaveLength(3);
   });
 });

@@ -2,11 +2,18 @@
  * Demo data: a small organisation with heavy-tailed agents, weekly seasonality and two incidents,
  * days of calls priced by the real pricer at each call's timestamp. Deterministic ids per (agent, day, n), so seeding twice adds
  * nothing and seeding a day later adds only the new day.
+ *
+ * So that every report has something to show: outcome types with human baselines, outcomes tied to
+ * the seeded traces (idempotency keys derived from the trace ids), two team budgets (one showback,
+ * one chargeback) and the org's annual plan. Types and budgets are only created when absent, so a
+ * change made by hand survives the next `npm start`.
  */
+import { usdToNano } from '../domain/money.ts';
 import type { ScopeChain } from '../domain/scope.ts';
 import { seededRandom } from '../domain/seeded-random.ts';
 import { usage } from '../domain/usage.ts';
-import type { LedgerEvent, Store } from '../ledger/contract.ts';
+import type { BudgetInput, LedgerEvent, Store } from '../ledger/contract.ts';
+import type { OutcomeInput } from '../ledger/outcomes-contract.ts';
 import type { Pricer } from '../pricing/index.ts';
 
 interface DemoAgent {
@@ -34,6 +41,35 @@ export const DEMO_AGENTS: readonly DemoAgent[] = [
 
 const DAY_MS = 86_400_000;
 
+interface DemoOutcomeType {
+  project: string;
+  type: string;
+  name: string;
+  unit: string;
+  baseline: string;
+  target: string;
+  /** The agent whose traces produce it, and the share of its traces that do. */
+  agent: string;
+  share: number;
+  /** Business value of one outcome, if any. */
+  value?: string;
+}
+
+/** What the demo projects produce, and what a person doing it would cost. Research has none: its spend shows as unmeasured. */
+export const DEMO_OUTCOME_TYPES: readonly DemoOutcomeType[] = [
+  { project: 'acme/support/helpdesk', type: 'resolved_ticket', name: 'Resolved ticket', unit: 'ticket', baseline: '6.00', target: '1.50', agent: 'acme/support/helpdesk/triage-bot', share: 0.8 },
+  { project: 'acme/eng/code-review', type: 'merged_pr', name: 'Merged PR', unit: 'PR', baseline: '45.00', target: '10.00', agent: 'acme/eng/code-review/review-bot', share: 0.5 },
+  { project: 'acme/eng/ci', type: 'fixed_test', name: 'Fixed failing test', unit: 'test', baseline: '30.00', target: '8.00', agent: 'acme/eng/ci/test-fixer', share: 0.6 },
+  { project: 'acme/sales/leads', type: 'qualified_lead', name: 'Qualified lead', unit: 'lead', baseline: '12.00', target: '0.50', agent: 'acme/sales/leads/qualifier', share: 0.3, value: '150.00' },
+];
+
+/** Team budgets (one of each mode) and the org's annual plan. */
+export const DEMO_BUDGETS: readonly Omit<BudgetInput, 'thresholds' | 'timeZone' | 'degradeTo'>[] = [
+  { scopePath: 'acme', amountNano: usdToNano('12000'), period: 'year', action: 'plan' },
+  { scopePath: 'acme/support', amountNano: usdToNano('100'), period: 'month', action: 'showback' },
+  { scopePath: 'acme/eng', amountNano: usdToNano('1500'), period: 'month', action: 'chargeback' },
+];
+
 /**
  * Incidents the history should show, in days before today: a runaway retry loop (one trace id,
  * hundreds of calls in the small hours) and a prompt-bloat week (3× input per call).
@@ -58,6 +94,53 @@ export interface SeedResult {
   created: string[];
   inserted: number;
   total: number;
+  /** Outcomes recorded by this run, and seen in all (the rest were there already). */
+  outcomes: { inserted: number; total: number };
+}
+
+/** Outcome types and budgets the demo needs, each only when absent. */
+async function seedControls(store: Store, actor: string): Promise<void> {
+  const types = new Set((await store.outcomes.listTypes({ under: 'acme' })).map((t) => `${t.projectPath}:${t.type}`));
+  for (const t of DEMO_OUTCOME_TYPES) {
+    if (types.has(`${t.project}:${t.type}`)) continue;
+    await store.outcomes.setType({ projectPath: t.project, type: t.type, displayName: t.name, unit: t.unit, baselineNano: usdToNano(t.baseline), targetNano: usdToNano(t.target) }, actor);
+  }
+  const budgets = new Set((await store.controls.listBudgets({ under: 'acme' })).map((b) => `${b.scopePath}:${b.period}`));
+  for (const b of DEMO_BUDGETS) {
+    if (budgets.has(`${b.scopePath}:${b.period}`)) continue;
+    await store.controls.setBudget({ ...b, thresholds: [50, 80, 100], timeZone: 'UTC', degradeTo: null }, actor);
+  }
+}
+
+/** The outcomes a day's traces produced: a deterministic share of each producing agent's traces, reported when the trace's last call ended. */
+function outcomesOf(events: readonly LedgerEvent[]): OutcomeInput[] {
+  const ends = new Map<string, { end: number; chain: ScopeChain; kind: DemoOutcomeType }>();
+  for (const e of events) {
+    const kind = DEMO_OUTCOME_TYPES.find((t) => t.agent === `${e.chain.orgName}/${e.chain.teamName}/${e.chain.projectName}/${e.chain.agentName}`);
+    if (!kind || e.traceId === null) continue;
+    const at = ends.get(e.traceId);
+    if (!at) ends.set(e.traceId, { end: e.endedAt, chain: e.chain, kind });
+    else at.end = Math.max(at.end, e.endedAt);
+  }
+  const out: OutcomeInput[] = [];
+  for (const [trace, { end, chain, kind }] of ends) {
+    // An even share of traces (the k-th produces one when k × share crosses a whole number), so weekly
+    // $/outcome moves with the ledger's incidents rather than with dice. The runaway loop did fix its
+    // test in the end: the most expensive outcome of the quarter.
+    const k = Number(/^demo-trace-\d+-(\d+)-/.exec(trace)?.[1] ?? NaN);
+    if (!trace.includes('-runaway-') && !(Math.floor((k + 1) * kind.share) > Math.floor(k * kind.share))) continue;
+    out.push({
+      type: kind.type,
+      count: 1,
+      occurredAt: end + 1000,
+      traceId: trace,
+      valueNano: kind.value === undefined ? null : usdToNano(kind.value),
+      idempotencyKey: `demo-${trace}-${kind.type}`,
+      chain,
+      keyId: null,
+    });
+  }
+  return out;
 }
 
 export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number; days?: number; actor: string }): Promise<SeedResult> {
@@ -72,10 +155,12 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
       projectId: project!.id, projectName: project!.slug, agentId: agent!.id, agentName: agent!.slug,
     });
   }
+  await seedControls(store, opts.actor);
   const days = opts.days ?? 30;
   const today = Math.floor(opts.now / DAY_MS);
   let inserted = 0;
   let total = 0;
+  const produced: OutcomeInput[] = [];
   for (let day = today - days + 1; day <= today; day++) {
     const events: LedgerEvent[] = [];
     for (const a of DEMO_AGENTS) {
@@ -135,6 +220,9 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
     }
     total += events.length;
     inserted += (await store.ledger.record(events)).inserted;
+    produced.push(...outcomesOf(events));
   }
-  return { chains, created, inserted, total };
+  // One transaction for all of them: on a restart every key is already there and this is one quick pass.
+  const outcomes = { inserted: (await store.outcomes.record(produced)).inserted, total: produced.length };
+  return { chains, created, inserted, total, outcomes };
 }

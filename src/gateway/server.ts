@@ -20,6 +20,7 @@ import { registerChargebackRoutes } from './chargeback-routes.ts';
 import { ControlsCache } from './controls-cache.ts';
 import { registerExportRoutes } from './export-routes.ts';
 import { registerOutcomeRoutes } from './outcome-routes.ts';
+import { registerShowbackRoutes } from './showback-routes.ts';
 import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
@@ -179,10 +180,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   registerControlsApi(app, opts, { controls, admission, counters, now, timeZone });
-  const routeDeps = { store: opts.store, keys, adminKey: opts.adminKey, now };
+  const routeDeps = { store: opts.store, keys, adminKey: opts.adminKey, now, pricer: opts.pricer };
   registerOutcomeRoutes(app, routeDeps);
   registerChargebackRoutes(app, routeDeps);
   registerExportRoutes(app, routeDeps);
+  registerShowbackRoutes(app, routeDeps);
 
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 
