@@ -158,7 +158,7 @@ export async function showback(store: Store, opts: ShowbackOptions): Promise<Sho
   for (const r of [...current, ...previous]) childIds.add(r.key);
   const ids = [...childIds];
 
-  // Outcomes: one indexed read per team (outcomes_team), or one for the projects of a team.
+  // Outcomes: one index-only range read per team (outcomes_team_counts), or one for the projects of a team.
   const outcomeQueries = level === 'team' ? ids.filter((id) => byId.has(id)).map((id) => ({ tier: 'team' as const, id })) : [within];
   const [models, outcomeRows] = await Promise.all([
     Promise.all(ids.map((id) => (currentBy.has(id) ? spend(month, 'model', { tier: level, id }) : Promise.resolve([])))),
@@ -169,7 +169,10 @@ export async function showback(store: Store, opts: ShowbackOptions): Promise<Sho
     const out = new Map<string, SpendRow[]>();
     for (const r of rows) {
       const line = ancestor(r.key, level);
-      if (line !== undefined) out.set(line, [...(out.get(line) ?? []), r]);
+      if (line === undefined) continue;
+      const list = out.get(line);
+      if (list) list.push(r);
+      else out.set(line, [r]);
     }
     return out;
   };
@@ -178,7 +181,10 @@ export async function showback(store: Store, opts: ShowbackOptions): Promise<Sho
   const outcomesBy = new Map<string, { type: string; count: bigint }[]>();
   for (const o of outcomeRows.flat()) {
     const line = ancestor(o.projectId, level) ?? (level === 'project' ? o.projectId : undefined);
-    if (line !== undefined) outcomesBy.set(line, [...(outcomesBy.get(line) ?? []), { type: o.type, count: o.outcomes }]);
+    if (line === undefined) continue;
+    const list = outcomesBy.get(line);
+    if (list) list.push({ type: o.type, count: o.outcomes });
+    else outcomesBy.set(line, [{ type: o.type, count: o.outcomes }]);
   }
   const monthBudget = (id: string, spent: bigint) => lineBudget(budgets.find((b) => b.scopeId === id && b.period === 'month'), spent);
 

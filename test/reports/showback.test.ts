@@ -20,7 +20,7 @@ import { openPostgresStore } from '../../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { createPricer } from '../../src/pricing/index.ts';
 import pg from 'pg';
-import { makeEvent } from '../support/events.ts';
+import { chainOf, makeEvent } from '../support/events.ts';
 import { dropSchema, PG_URL, postgresAvailable, testSchemaName } from '../support/postgres.ts';
 
 const USD = 1_000_000_000n;
@@ -265,6 +265,28 @@ for (const b of backends) {
       await expect(showback(store, { month: '2026-10', scope: 'Bad Path' })).rejects.toMatchObject({ code: 'invalid_request' });
       // Two orgs: without --scope it cannot guess.
       await expect(showback(store, { month: '2026-10' })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('acme, globex') as unknown });
+    });
+
+    it('counts spend the directory cannot place: an unknown agent in its team\'s total, an unknown team on a line of its own', async () => {
+      const support = (await store.directory.getScope('acme/support'))!;
+      const acme = (await store.directory.getScope('acme'))!;
+      const JUL = Date.UTC(2026, 6, 10);
+      await store.ledger.record([
+        makeEvent({ ...chainOf('acme/support/ghost/agent'), orgId: acme.id, teamId: support.id }, { startedAt: JUL, effectiveCostNano: cents(300), listCostNano: cents(300) }),
+        makeEvent({ ...chainOf('acme/gone/p/a'), orgId: acme.id, teamId: 'team-gone' }, { startedAt: JUL, effectiveCostNano: cents(100), listCostNano: cents(100) }),
+      ]);
+      const jul = await showback(store, { month: '2026-07', scope: 'acme' });
+      expect(jul.totalNano).toBe(cents(400));
+      expect(jul.lines.map((l) => [l.rank, l.path, l.spendNano, l.shareBp])).toEqual([
+        [1, 'acme/support', cents(300), 7500],
+        [2, 'team-gone', cents(100), 2500],
+        [3, 'acme/eng', 0n, 0],
+        [3, 'acme/legal', 0n, 0],
+        [3, 'acme/sales', 0n, 0],
+      ]);
+      // Top lists name only what the directory knows; the models come straight from the rollups.
+      expect(jul.lines[0]!.top.agents).toEqual([]);
+      expect(jul.lines[0]!.top.models.map((t) => [t.name, t.spendNano])).toEqual([['claude-sonnet-4-5-20250929', cents(300)]]);
     });
 
     it('reads the rollups, never the events table', async () => {

@@ -42,17 +42,20 @@ export function renderShowback(r: ShowbackReport): string {
     `Showback for ${r.scope.path}, ${r.month.label} (per ${unit}; effective cost after discounts, UTC month)\n` +
     `Total ${formatUsd(r.totalNano)}, ${signedUsd(r.changeNano)} (${change({ ...r, spendNano: r.totalNano })}) vs ${r.previousMonth.label}` +
     (r.scopeBudget ? `; month budget ${formatUsd(r.scopeBudget.amountNano)} (${r.scopeBudget.action}), ${formatBp(r.scopeBudget.usedBp)} used` : '') +
-    (r.outcomes?.costPerOutcomeNano != null ? `; ${r.outcomes.count.toLocaleString('en')} outcomes at ${formatUsd(r.outcomes.costPerOutcomeNano)} each` : '') +
+    (r.outcomes?.costPerOutcomeNano != null
+      ? `; ${r.outcomes.count.toLocaleString('en')} outcomes${r.outcomes.byType.length > 1 ? ` of ${r.outcomes.byType.length} types` : ''} at ${formatUsd(r.outcomes.costPerOutcomeNano)} each`
+      : '') +
     '\n\n';
   if (r.lines.length === 0) return head + `No ${unit}s under ${r.scope.path} yet.\n`;
   if (r.totalNano === 0n && r.previousTotalNano === 0n && r.calls === 0) return head + `No spend recorded under ${r.scope.path} in ${r.month.label} or ${r.previousMonth.label}.\n`;
   const body = table(
-    ['rank', unit, 'spend', `vs ${r.previousMonth.label}`, 'change', 'share', 'budget', 'used', 'outcomes', '$/outcome'],
+    ['rank', unit, 'spend', `${r.previousMonth.label}`, 'change', 'change %', 'share', 'budget', 'used', 'outcomes', '$/outcome'],
     [
       ...r.lines.map((l) => [
         `${l.rank}/${r.lines.length}`,
         l.name + (l.archived ? ' (archived)' : ''),
         formatUsd(l.spendNano),
+        formatUsd(l.previousNano),
         signedUsd(l.changeNano),
         change(l),
         formatBp(l.shareBp),
@@ -61,9 +64,9 @@ export function renderShowback(r: ShowbackReport): string {
         l.outcomes ? l.outcomes.count.toLocaleString('en') : '—',
         l.outcomes?.costPerOutcomeNano != null ? formatUsd(l.outcomes.costPerOutcomeNano) : '—',
       ]),
-      ['', 'total', formatUsd(r.totalNano), signedUsd(r.changeNano), change({ ...r, spendNano: r.totalNano }), r.totalNano > 0n ? '100.0%' : '—', '', '', r.outcomes ? r.outcomes.count.toLocaleString('en') : '', ''],
+      ['', 'total', formatUsd(r.totalNano), formatUsd(r.previousTotalNano), signedUsd(r.changeNano), change({ ...r, spendNano: r.totalNano }), r.totalNano > 0n ? '100.0%' : '—', '', '', r.outcomes ? r.outcomes.count.toLocaleString('en') : '', ''],
     ],
-    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const tops = r.lines.filter((l) => l.spendNano !== 0n).flatMap((l) => topRows(l));
   const topTable = tops.length === 0 ? '' : `\nWhere each ${unit}'s money went (top ${3}, share of the ${unit})\n` + table([unit, 'by', 'top'], tops);
