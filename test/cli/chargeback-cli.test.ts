@@ -6,12 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.ts';
 import { usdToNano } from '../../src/domain/money.ts';
 import { usage } from '../../src/domain/usage.ts';
 import type { Store } from '../../src/ledger/contract.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
+import { cliRunner } from '../support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-chargeback-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -21,19 +21,7 @@ const SONNET = 'claude-sonnet-4-5-20250929';
 let dbFile: string;
 let n = 0;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) }, { TOLLGATE_DB: dbFile, USER: 'tester' });
-  return { code, out, err };
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  expect(r.err).toBe('');
-  expect(r.code).toBe(0);
-  return r.out;
-}
+const { cli, ok } = cliRunner(() => dbFile);
 
 async function json<T>(...args: string[]): Promise<T> {
   return JSON.parse(await ok(...args, '--json')) as T;

@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.ts';
 import type { ScopeChain } from '../../src/domain/scope.ts';
 import type { Store } from '../../src/ledger/contract.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
+import { cliRunner } from '../support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-outcomes-cli-'));
 const dbFile = join(root, 'cli.db');
@@ -19,19 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const BOT = 'acme/support/helpdesk/triage-bot';
 const USD = 1_000_000_000n;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) }, { TOLLGATE_DB: dbFile, USER: 'tester' });
-  return { code, out, err };
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  expect(r.err).toBe('');
-  expect(r.code).toBe(0);
-  return r.out;
-}
+const { cli, ok } = cliRunner(() => dbFile);
 
 async function withStore<T>(f: (s: Store) => Promise<T>): Promise<T> {
   const store = await openSqliteStore(dbFile);
