@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { usdToNano } from '../../src/domain/money.ts';
 import { usage } from '../../src/domain/usage.ts';
-import type { Store } from '../../src/ledger/contract.ts';
-import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
 import { cliRunner } from '../support/cli.ts';
 
@@ -21,28 +19,7 @@ const SONNET = 'claude-sonnet-4-5-20250929';
 let dbFile: string;
 let n = 0;
 
-const { cli, ok } = cliRunner(() => dbFile);
-
-async function json<T>(...args: string[]): Promise<T> {
-  return JSON.parse(await ok(...args, '--json')) as T;
-}
-
-async function refused(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  expect(r.code).toBe(1);
-  expect(r.out).toBe('');
-  expect(r.err).toMatch(/^error: [^\n]+\n$/);
-  return r.err;
-}
-
-async function withStore<T>(f: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(dbFile);
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
+const { cli, ok, json, refused, withStore } = cliRunner(() => dbFile);
 
 beforeEach(async () => {
   dbFile = join(root, `t${n++}.db`);

@@ -6,8 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/ledger/contract.ts';
-import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
 import { cliRunner } from '../support/cli.ts';
 
@@ -23,29 +21,7 @@ beforeEach(async () => {
   await cli('scopes', 'create', 'acme/support-eu/helpdesk/bot');
 });
 
-const { cli, ok } = cliRunner(() => dbFile);
-
-async function json<T>(...args: string[]): Promise<T> {
-  return JSON.parse(await ok(...args, '--json')) as T;
-}
-
-/** A refusal: exit code 1, one line on stderr, nothing on stdout. */
-async function refused(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  expect(r.code).toBe(1);
-  expect(r.out).toBe('');
-  expect(r.err).toMatch(/^error: [^\n]+\n$/);
-  return r.err;
-}
-
-async function withStore<T>(f: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(dbFile);
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
+const { cli, ok, json, refused, withStore } = cliRunner(() => dbFile);
 
 interface BudgetJson {
   id: string;

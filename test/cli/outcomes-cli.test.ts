@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScopeChain } from '../../src/domain/scope.ts';
-import type { Store } from '../../src/ledger/contract.ts';
-import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
 import { cliRunner } from '../support/cli.ts';
 
@@ -19,16 +17,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const BOT = 'acme/support/helpdesk/triage-bot';
 const USD = 1_000_000_000n;
 
-const { cli, ok } = cliRunner(() => dbFile);
-
-async function withStore<T>(f: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(dbFile);
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
+const { cli, ok, withStore } = cliRunner(() => dbFile);
 
 function file(name: string, text: string): string {
   const p = join(root, name);
