@@ -4,6 +4,7 @@
  * prices, and the rounding remainder goes by largest remainder, so the parts always sum exactly to
  * the row's cost, to the nano-USD.
  */
+import type { RollupRow } from '../ledger/chargeback-contract.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { usage } from '../domain/usage.ts';
 import type { Usage } from '../domain/usage.ts';
@@ -34,17 +35,10 @@ export interface UnitPrices {
 }
 
 /** What one rollup row consumed and cost. */
-export interface CostRow {
-  inputTokens: bigint;
-  cacheReadTokens: bigint;
-  cacheWrite5mTokens: bigint;
-  cacheWrite1hTokens: bigint;
-  outputTokens: bigint;
-  reasoningTokens: bigint;
-  requests: bigint;
-  listCostNano: bigint;
-  effectiveCostNano: bigint;
-}
+export type CostRow = Pick<
+  RollupRow,
+  'inputTokens' | 'cacheReadTokens' | 'cacheWrite5mTokens' | 'cacheWrite1hTokens' | 'outputTokens' | 'reasoningTokens' | 'requests' | 'listCostNano' | 'effectiveCostNano'
+>;
 
 export interface CostPart {
   type: TokenType;

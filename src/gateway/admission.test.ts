@@ -64,3 +64,31 @@ describe('Admission: a lease lost while its call runs', () => {
     expect(await reserved()).toBe(usdToNano('0.6'));
   });
 });
+
+describe('Admission: a rolling window', () => {
+  it('counts the earlier hours of the window and frees them as they leave it', async () => {
+    const store = await openSqliteStore(':memory:');
+    const { nodes } = await store.directory.ensureScope(AGENT, { create: true, actor: 'test' });
+    const [org, team, project, agent] = nodes;
+    const chain: ScopeChain = { orgId: org!.id, orgName: 'acme', teamId: team!.id, teamName: 'support', projectId: project!.id, projectName: 'helpdesk', agentId: agent!.id, agentName: 'bot' };
+    await store.controls.setBudget({ scopePath: AGENT, amountNano: usdToNano('1'), period: 'rolling:2h', action: 'hard', thresholds: [], timeZone: 'UTC', degradeTo: null }, 'test');
+    const cache = new ControlsCache(store.controls, store.directory);
+    await cache.start();
+    let clock = Date.parse('2026-11-29T10:30:00Z');
+    const admission = new Admission({ counters: new MemoryCounters(), cache, controls: store.controls, ledger: store.ledger, now: () => clock, log: quiet });
+    const ask = (id: string, usd: string) => admission.admit({ id, chain, at: clock, costNano: usdToNano(usd), tokens: 1, fit: () => 0 });
+    try {
+      await admission.settle(await ask('A', '0.7'), { costNano: usdToNano('0.7'), tokens: 1 });
+      clock = Date.parse('2026-11-29T11:30:00Z'); // the next hour: 10:00-11:00 is still in the window
+      await expect(ask('B', '0.4')).rejects.toMatchObject({ code: 'budget_exceeded' });
+      await admission.settle(await ask('C', '0.3'), { costNano: usdToNano('0.3'), tokens: 1 });
+      clock = Date.parse('2026-11-29T12:05:00Z'); // 10:00-11:00 has left the window; 11:00-12:00 holds 0.3
+      await expect(ask('D', '0.8')).rejects.toMatchObject({ code: 'budget_exceeded' });
+      expect((await ask('E', '0.7')).leaseId).toBe('E');
+    } finally {
+      admission.close();
+      cache.close();
+      await store.close();
+    }
+  });
+});
