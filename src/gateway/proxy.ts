@@ -42,6 +42,8 @@ export interface ProxyDeps {
   admission: Admission;
   now: () => number;
   log: { error: (obj: object, msg: string) => void };
+  /** Sees every priced call as its row is written (anomaly detection); must be cheap and never throw. */
+  observe?: (event: LedgerEvent, requestBody: Record<string, unknown>) => void;
 }
 
 /** Request headers forwarded upstream; everything else (client credentials above all) stays here. */
@@ -357,6 +359,7 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
   const admitted = ctx.admitted;
   ctx.admitted = null;
   const settled = admitted ? deps.admission.settle(admitted, { costNano: event.effectiveCostNano, tokens: totalInputTokens(u) + u.outputTokens }) : null;
+  deps.observe?.(event, ctx.requestBody);
   try {
     await deps.writer.record(event);
   } catch (err) {
