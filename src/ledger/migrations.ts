@@ -284,6 +284,61 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_anomalies': {
+      async up(db: Kysely<unknown>) {
+        // One row per anomaly episode. `open_key` is "<scope_id>/<signal>" while open and null once
+        // resolved: its unique constraint keeps one open row per scope and signal across replicas
+        // (NULLs never collide), and is the conflict target that turns a repeat into an update.
+        await db.schema
+          .createTable('anomalies')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('scope_id', 'text', (c) => c.notNull().references('scopes.id'))
+          .addColumn('tier', 'text', (c) => c.notNull())
+          .addColumn('path', 'text', (c) => c.notNull())
+          .addColumn('signal', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('open_key', 'text', (c) => c.unique())
+          .addColumn('opened_at', 'bigint', (c) => c.notNull())
+          .addColumn('since', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('resolved_at', 'bigint')
+          .addColumn('resolved_by', 'text')
+          .addColumn('at_risk_nano_per_hour', 'bigint', (c) => c.notNull())
+          .addColumn('peak_nano_per_hour', 'bigint', (c) => c.notNull())
+          .addColumn('evidence', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('action', 'text')
+          .execute();
+        await db.schema.createIndex('anomalies_opened').on('anomalies').column('opened_at').execute();
+        await db.schema.createIndex('anomalies_scope').on('anomalies').columns(['scope_id', 'opened_at']).execute();
+
+        // The delivery log: every notification that reached its sink, and the dead letters that did not.
+        await db.schema
+          .createTable('alert_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('anomaly_id', 'text', (c) => c.notNull())
+          .addColumn('sink', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('alert_deliveries_at').on('alert_deliveries').column('at').execute();
+        await db.schema.createIndex('alert_deliveries_anomaly').on('alert_deliveries').column('anomaly_id').execute();
+
+        // Opt-in automatic action per scope; the nearest policy up an agent's chain applies.
+        await db.schema
+          .createTable('anomaly_policies')
+          .addColumn('scope_id', 'text', (c) => c.primaryKey().references('scopes.id'))
+          .addColumn('auto_kill', 'smallint', (c) => c.notNull())
+          .addColumn('min_nano_per_hour', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

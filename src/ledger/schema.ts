@@ -209,7 +209,54 @@ export interface TeamFlagsTable {
   updated_at: BigInt64;
 }
 
+export interface AnomaliesTable {
+  id: string;
+  scope_id: string;
+  tier: string;
+  /** The scope's path when the anomaly opened (reads prefer the current path). */
+  path: string;
+  signal: string;
+  state: string;
+  /** `<scope_id>/<signal>` while open, null once resolved: unique, so one open row per scope and signal. */
+  open_key: string | null;
+  opened_at: BigInt64;
+  since: BigInt64;
+  last_seen_at: BigInt64;
+  resolved_at: BigInt64 | null;
+  resolved_by: string | null;
+  at_risk_nano_per_hour: BigInt64;
+  peak_nano_per_hour: BigInt64;
+  /** JSON of the latest Finding. */
+  evidence: string;
+  summary: string;
+  action: string | null;
+}
+
+export interface AlertDeliveriesTable {
+  id: string;
+  anomaly_id: string;
+  sink: string;
+  /** The sink's address without secrets. */
+  url: string;
+  event: string;
+  attempts: number;
+  last_error: string | null;
+  state: string;
+  at: BigInt64;
+}
+
+export interface AnomalyPoliciesTable {
+  scope_id: string;
+  auto_kill: Flag;
+  min_nano_per_hour: BigInt64;
+  updated_at: BigInt64;
+  updated_by: string;
+}
+
 export interface Database {
+  anomalies: AnomaliesTable;
+  alert_deliveries: AlertDeliveriesTable;
+  anomaly_policies: AnomalyPoliciesTable;
   trace_costs: TraceCostsTable;
   outcome_types: OutcomeTypesTable;
   outcomes: OutcomesTable;
