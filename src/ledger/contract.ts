@@ -4,6 +4,7 @@
  */
 import type { ScopeChain, Tier } from '../domain/scope.ts';
 import type { Usage } from '../domain/usage.ts';
+import type { Anomalies } from './anomalies-contract.ts';
 import type { Chargeback } from './chargeback-contract.ts';
 import type { Outcomes } from './outcomes-contract.ts';
 
@@ -276,6 +277,7 @@ export interface Store {
   readonly controls: Controls;
   readonly outcomes: Outcomes;
   readonly chargeback: Chargeback;
+  readonly anomalies: Anomalies;
   readonly ledger: Ledger;
   readonly capabilities: StoreCapabilities;
   /** Where the data lives, for people (file path or URL without credentials). */

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { Migrator } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Store, StoreCapabilities } from './contract.ts';
+import { KyselyAnomalies } from './kysely-anomalies.ts';
 import { KyselyChargeback } from './kysely-chargeback.ts';
 import { KyselyControls } from './kysely-controls.ts';
 import { KyselyOutcomes } from './kysely-outcomes.ts';
@@ -32,6 +33,7 @@ export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilit
     controls: new KyselyControls(db),
     outcomes: new KyselyOutcomes(db),
     chargeback: new KyselyChargeback(db),
+    anomalies: new KyselyAnomalies(db),
     ledger: new KyselyLedger(db, capabilities),
     capabilities,
     location,

@@ -1,11 +1,13 @@
 import { describe, it } from 'vitest';
 import { openPostgresStore } from '../../src/ledger/postgres/postgres-store.ts';
 import { dropSchema, PG_URL, postgresAvailable, testSchemaName } from '../support/postgres.ts';
+import { runAnomaliesContract } from './anomalies-contract.ts';
 import { runControlsContract } from './controls-contract.ts';
 import { runStoreContract } from './ledger-contract.ts';
 
 const schema = testSchemaName();
 const controlsSchema = testSchemaName();
+const anomaliesSchema = testSchemaName();
 
 if (await postgresAvailable()) {
   runStoreContract({
@@ -17,6 +19,11 @@ if (await postgresAvailable()) {
     name: 'postgres',
     open: () => openPostgresStore(PG_URL, { schema: controlsSchema }),
     dispose: () => dropSchema(controlsSchema),
+  });
+  runAnomaliesContract({
+    name: 'postgres',
+    open: () => openPostgresStore(PG_URL, { schema: anomaliesSchema }),
+    dispose: () => dropSchema(anomaliesSchema),
   });
 } else {
   describe.skip('store contract: postgres (PostgreSQL unreachable)', () => {

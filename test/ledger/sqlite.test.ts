@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
+import { runAnomaliesContract } from './anomalies-contract.ts';
 import { runControlsContract } from './controls-contract.ts';
 import { runStoreContract } from './ledger-contract.ts';
 
@@ -19,4 +20,12 @@ runControlsContract({
   name: 'sqlite',
   open: () => openSqliteStore(join(controlsDir, 'controls.db')),
   dispose: () => Promise.resolve(rmSync(controlsDir, { recursive: true, force: true })),
+});
+
+const anomaliesDir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-anomalies-'));
+
+runAnomaliesContract({
+  name: 'sqlite',
+  open: () => openSqliteStore(join(anomaliesDir, 'anomalies.db')),
+  dispose: () => Promise.resolve(rmSync(anomaliesDir, { recursive: true, force: true })),
 });
