@@ -123,6 +123,22 @@ export interface LedgerEvent {
   traceId: string | null;
   /** Free tags; `customer` is also indexed for per-customer reports. */
   tags: Record<string, string>;
+  /** Set when the cheap-first router placed the call (the client asked for a routed model). */
+  routing?: RouteStamp;
+}
+
+/** How the cheap-first router placed one call. Each attempt of an escalated call is its own event. */
+export interface RouteStamp {
+  /** The routed model the client asked for (or its soft budget degraded to), e.g. `auto`. */
+  alias: string;
+  /** The tier this call ran on. */
+  tier: string;
+  /** Why this tier: the features, hint, policy or budget state that decided, or why the attempt before failed. */
+  reason: string;
+  /** Id of the earlier attempt that failed and was escalated to this one; null for a first attempt. */
+  escalatedFrom: string | null;
+  /** `provider/model` of the routed model's top tier when this call ran below it (its all-frontier counterfactual); null on the top tier. */
+  frontier: string | null;
 }
 
 export type GroupBy = 'org' | 'team' | 'project' | 'agent' | 'provider' | 'model';
@@ -154,11 +170,23 @@ export interface SpendRow {
   unpricedCalls: number;
 }
 
+export interface SeriesQuery extends SpendQuery {
+  /** Bucket size; `from`/`to` are rounded out to whole buckets. */
+  bucket: 'hour' | 'day';
+}
+
+export interface SeriesRow extends SpendRow {
+  /** Start of the bucket, epoch ms. */
+  at: number;
+}
+
 export interface EventQuery {
   from?: number;
   to?: number;
   within?: { tier: Tier; id: string };
   traceId?: string;
+  /** Only calls the cheap-first router placed. */
+  routed?: boolean;
   /** Keyset cursor from the previous page. */
   cursor?: string;
   limit?: number;
@@ -170,6 +198,8 @@ export interface Ledger {
   record(events: readonly LedgerEvent[]): Promise<{ inserted: number; duplicates: number }>;
   /** Spend grouped by a tier, provider or model, read from the hourly rollups. */
   spend(query: SpendQuery): Promise<SpendRow[]>;
+  /** Spend per hour or day and group, oldest bucket first, from the rollups of that size. */
+  series(query: SeriesQuery): Promise<SeriesRow[]>;
   /** One event by id (the gateway's request id); null when absent. */
   get(id: string): Promise<LedgerEvent | null>;
   /** Raw events, newest first, paged: the rows behind any figure. */

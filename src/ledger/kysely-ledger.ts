@@ -7,7 +7,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import { CompiledQuery, sql } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Tier } from '../domain/scope.ts';
-import type { EventQuery, GroupBy, Ledger, LedgerEvent, SpendQuery, SpendRow, StoreCapabilities } from './contract.ts';
+import type { EventQuery, GroupBy, Ledger, LedgerEvent, SeriesQuery, SeriesRow, SpendQuery, SpendRow, StoreCapabilities } from './contract.ts';
 import type { Database, EventsTable, RollupHourlyTable } from './schema.ts';
 
 const HOUR_MS = 3_600_000;
@@ -18,6 +18,7 @@ const EVENT_KEYS = [
   'key_id', 'provider', 'requested_model', 'served_model', 'route', 'status', 'error_code',
   'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'requests',
   'list_cost_nano', 'effective_cost_nano', 'price_source', 'latency_ms', 'stream', 'estimated', 'trace_id', 'customer', 'tags',
+  'route_alias', 'route_tier', 'route_reason', 'escalated_from', 'route_frontier',
 ] as const satisfies readonly (keyof EventsTable)[];
 
 /** SQL type of each event column, for array-parameter inserts (`unnest`). */
@@ -28,6 +29,7 @@ const EVENT_TYPES: Record<(typeof EVENT_KEYS)[number], 'text' | 'bigint' | 'inte
   input_tokens: 'bigint', cache_read_tokens: 'bigint', cache_write_5m_tokens: 'bigint', cache_write_1h_tokens: 'bigint',
   output_tokens: 'bigint', reasoning_tokens: 'bigint', requests: 'bigint', list_cost_nano: 'bigint', effective_cost_nano: 'bigint',
   price_source: 'text', latency_ms: 'integer', stream: 'smallint', estimated: 'smallint', trace_id: 'text', customer: 'text', tags: 'text',
+  route_alias: 'text', route_tier: 'text', route_reason: 'text', escalated_from: 'text', route_frontier: 'text',
 };
 
 /** Rollup columns that add up on conflict. */
@@ -215,13 +217,23 @@ export class KyselyLedger implements Ledger {
     );
   }
 
-  async #spendFrom(kind: RollupKind, query: SpendQuery, ranges: [number, number][]): Promise<SpendRow[]> {
+  async series(query: SeriesQuery): Promise<SeriesRow[]> {
+    const kind: RollupKind = query.bucket === 'day' ? 'daily' : 'hourly';
+    const ms = ROLLUPS[kind].ms;
+    const range: [number, number] = [Math.floor(query.from / ms) * ms, Math.ceil(query.to / ms) * ms];
+    const rows = (await this.#spendFrom(kind, query, [range], true)) as SeriesRow[];
+    return rows.sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Rollup sums per group over the ranges; with `perBucket`, per group and bucket (rows then carry `at`). */
+  async #spendFrom(kind: RollupKind, query: SpendQuery, ranges: [number, number][], perBucket = false): Promise<(SpendRow & { at?: number })[]> {
     if (ranges.length === 0) return [];
     const { table, bucket } = ROLLUPS[kind];
     const group = GROUP_COLUMN[query.groupBy];
     let q = this.#db
       .selectFrom(table as 'rollup_hourly')
       .select([
+        sql<bigint>`${perBucket ? sql.ref(bucket) : sql.lit(0)}`.as('at'),
         sql<string>`${sql.ref(group)}`.as('key'),
         sql<bigint>`sum(calls)`.as('calls'),
         sql<bigint>`sum(errors)`.as('errors'),
@@ -237,10 +249,11 @@ export class KyselyLedger implements Ledger {
         sql<bigint>`sum(unpriced_calls)`.as('unpriced_calls'),
       ])
       .where((eb) => eb.or(ranges.map(([a, b]) => eb.and([eb(sql.ref(bucket), '>=', BigInt(a)), eb(sql.ref(bucket), '<', BigInt(b))]))))
-      .groupBy(group);
+      .groupBy(perBucket ? [sql.ref(bucket), sql.ref(group)] : [sql.ref(group)]);
     if (query.within) q = q.where(TIER_COLUMN[query.within.tier], '=', query.within.id);
     const rows = await q.execute();
     return rows.map((r) => ({
+      ...(perBucket ? { at: Number(r.at) } : {}),
       key: r.key,
       calls: Number(r.calls),
       errors: Number(r.errors),
@@ -292,6 +305,7 @@ export class KyselyLedger implements Ledger {
     if (query.to !== undefined) q = q.where('started_at', '<', BigInt(query.to));
     if (query.within) q = q.where(TIER_COLUMN[query.within.tier], '=', query.within.id);
     if (query.traceId !== undefined) q = q.where('trace_id', '=', query.traceId);
+    if (query.routed) q = q.where('route_alias', 'is not', null);
     return q;
   }
 }
@@ -341,6 +355,11 @@ function toRow(e: LedgerEvent): EventRow {
     trace_id: e.traceId,
     customer: e.tags['customer'] ?? null,
     tags: JSON.stringify(e.tags),
+    route_alias: e.routing?.alias ?? null,
+    route_tier: e.routing?.tier ?? null,
+    route_reason: e.routing?.reason ?? null,
+    escalated_from: e.routing?.escalatedFrom ?? null,
+    route_frontier: e.routing?.frontier ?? null,
   };
 }
 
@@ -383,6 +402,9 @@ function fromRow(r: Selectable<EventsTable>): LedgerEvent {
     estimated: Number(r.estimated) === 1,
     traceId: r.trace_id,
     tags: JSON.parse(r.tags) as Record<string, string>,
+    ...(r.route_alias === null
+      ? {}
+      : { routing: { alias: r.route_alias, tier: r.route_tier ?? '', reason: r.route_reason ?? '', escalatedFrom: r.escalated_from, frontier: r.route_frontier } }),
   };
 }
 

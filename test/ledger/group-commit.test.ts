@@ -27,6 +27,7 @@ function counting(ledger: Ledger): Ledger & { batches: number[] } {
       return ledger.record(events);
     },
     spend: (q) => ledger.spend(q),
+    series: (q) => ledger.series(q),
     get: (id) => ledger.get(id),
     events: (q) => ledger.events(q),
     totals: (q) => ledger.totals(q),

@@ -238,6 +238,33 @@ export function runStoreContract(opts: ContractOptions): void {
         }
       });
 
+      it('gives the series per hour and per day, each bucket equal to the raw events in it', async () => {
+        const c = chainOf('series/t/p/a');
+        const d = chainOf('series/t/p/b');
+        const H = 3_600_000;
+        const events = Array.from({ length: 300 }, (_, i) =>
+          makeEvent(i % 3 === 0 ? d : c, { startedAt: OCT + ((i * 4_999_999) % (3 * 24 * H)), listCostNano: BigInt(1 + (i % 11)), effectiveCostNano: BigInt(1 + ((i * 7) % 13)) }),
+        );
+        await store.ledger.record(events);
+        const within = { tier: 'org' as const, id: c.orgId };
+        for (const bucket of ['hour', 'day'] as const) {
+          const ms = bucket === 'hour' ? H : 24 * H;
+          const rows = await store.ledger.series({ from: OCT + 5 * H + 1, to: OCT + 50 * H, groupBy: 'agent', within, bucket });
+          expect(rows.length).toBeGreaterThan(0);
+          expect(rows.map((r) => r.at)).toEqual([...rows.map((r) => r.at)].sort((a, b) => a - b));
+          for (const r of rows) {
+            expect(r.at % ms).toBe(0);
+            const raw = await store.ledger.totals({ from: r.at, to: r.at + ms, within: { tier: 'agent', id: r.key } });
+            expect([r.calls, r.effectiveCostNano]).toEqual([raw.calls, raw.effectiveCostNano]);
+          }
+          // Buckets are rounded out: the series covers the events of every bucket the range touches.
+          const first = Math.floor((OCT + 5 * H + 1) / ms) * ms;
+          const last = Math.ceil((OCT + 50 * H) / ms) * ms;
+          const total = await store.ledger.totals({ from: first, to: last, within });
+          expect(rows.reduce((s, r) => s + r.effectiveCostNano, 0n)).toBe(total.effectiveCostNano);
+        }
+      });
+
       it('sums beyond 2^53 exactly', async () => {
         const c = chainOf('whale/t/p/a');
         const big = 2n ** 60n + 7n; // ≈ $1.15 billion in nano-USD, odd on purpose
