@@ -15,6 +15,7 @@ import { registerReport } from './commands/report.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerPrice } from './commands/price.ts';
+import { registerReprice } from './commands/reprice.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerScopes } from './commands/scopes.ts';
 import { registerSpend } from './commands/spend.ts';
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReport(program, ctx);
   registerExport(program, ctx);
   registerPrice(program, ctx);
+  registerReprice(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);
   registerServe(program, ctx);
