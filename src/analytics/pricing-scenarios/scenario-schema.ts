@@ -204,25 +204,15 @@ const commit = z
 
 const KINDS = ['multiply', 'prices', 'escalator', 'commit'] as const;
 
-const change = z.union(
-  [
-    z.strictObject({ multiply }),
-    z.strictObject({ prices }),
-    z.strictObject({ escalator }),
-    z.strictObject({ commit }),
-  ],
-  {
-    error: (iss) => {
-      const input = iss.input;
-      if (typeof input !== 'object' || input === null || Array.isArray(input)) return `a change is an object with one key: ${KINDS.join(', ')}`;
-      const keys = Object.keys(input);
-      if (keys.length !== 1 || !(KINDS as readonly string[]).includes(keys[0] ?? '')) {
-        return `a change has exactly one key, one of ${KINDS.join(', ')}; got ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}`;
-      }
-      return undefined;
-    },
-  },
-);
+const change = z
+  .strictObject(
+    { multiply: multiply.optional(), prices: prices.optional(), escalator: escalator.optional(), commit: commit.optional() },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? `a change has exactly one key, one of ${KINDS.join(', ')}; got ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}` : `a change is an object with one key: ${KINDS.join(', ')}`) },
+  )
+  .superRefine((c, ctx) => {
+    const keys = KINDS.filter((k) => c[k] !== undefined);
+    if (keys.length !== 1) ctx.addIssue({ code: 'custom', message: `a change has exactly one key, one of ${KINDS.join(', ')}; got ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}` });
+  });
 
 const scenarioSchema = z.strictObject(
   {
@@ -248,16 +238,17 @@ export function parseScenario(text: string, source: string): Scenario {
     throw new TollgateError('invalid_request', `${source}: invalid scenario: ${problems.join('; ')}`);
   }
   const changes = parsed.data.changes.map((c, index): ScenarioChange => {
-    if ('multiply' in c) return { kind: 'multiply', index, ...target(c.multiply.provider, c.multiply.model), factor: c.multiply.factor, fromMs: c.multiply.from ?? -Infinity };
-    if ('prices' in c) {
+    if (c.multiply) return { kind: 'multiply', index, ...target(c.multiply.provider, c.multiply.model), factor: c.multiply.factor, fromMs: c.multiply.from ?? -Infinity };
+    if (c.prices) {
       const { provider, model, from, ...table } = c.prices;
       const priced = Object.fromEntries(Object.entries(table).filter((e): e is [string, bigint] => e[1] !== undefined));
       return { kind: 'prices', index, ...target(provider, model), fromMs: from ?? -Infinity, prices: priced };
     }
-    if ('escalator' in c) {
+    if (c.escalator) {
       const tiers = c.escalator.tiers.map((t) => ({ aboveTokens: t.above_mtok_per_month, factor: t.factor }));
       return { kind: 'escalator', index, ...target(c.escalator.provider, c.escalator.model), tiers };
     }
+    if (!c.commit) throw new TollgateError('internal', 'a scenario change without a kind passed validation');
     const { provider, monthly_usd, annual_usd, discount_pct } = c.commit;
     return { kind: 'commit', index, provider, period: monthly_usd === undefined ? 'year' : 'month', amountNano: monthly_usd ?? annual_usd ?? 0n, discountBp: Number(discount_pct) };
   });
