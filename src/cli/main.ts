@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { toTollgateError } from '../domain/errors.ts';
+import { registerAnomalies } from './commands/anomalies.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBudgets } from './commands/budgets.ts';
 import { registerControls } from './commands/controls.ts';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSpend(program, ctx);
   registerBudgets(program, ctx);
   registerControls(program, ctx);
+  registerAnomalies(program, ctx);
   registerOutcomes(program, ctx);
   registerReport(program, ctx);
   registerExport(program, ctx);
