@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerPrice } from './commands/price.ts';
+import { registerPriceChanges } from './commands/price-changes.ts';
 import { registerReprice } from './commands/reprice.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerScopes } from './commands/scopes.ts';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExport(program, ctx);
   registerPrice(program, ctx);
   registerReprice(program, ctx);
+  registerPriceChanges(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);
   registerServe(program, ctx);
