@@ -16,6 +16,7 @@ import { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { Admission } from './admission.ts';
+import { registerAnomalyRoutes } from './anomaly-routes.ts';
 import { registerChargebackRoutes } from './chargeback-routes.ts';
 import { ControlsCache } from './controls-cache.ts';
 import { registerExportRoutes } from './export-routes.ts';
@@ -185,6 +186,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerChargebackRoutes(app, routeDeps);
   registerExportRoutes(app, routeDeps);
   registerShowbackRoutes(app, routeDeps);
+  registerAnomalyRoutes(app, routeDeps);
 
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 

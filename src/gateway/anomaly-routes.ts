@@ -1,0 +1,125 @@
+/**
+ * Anomalies on the admin API (the CLI's `anomalies`): the list and one anomaly with its evidence,
+ * resolving by hand, the auto-kill policies, and the alert delivery log with its dead letters.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { anomalyPolicyInput, anomalyQuery, deliveryJson, policyJson } from '../alerts/admin-input.ts';
+import { anomalyJson } from '../alerts/payload.ts';
+import { TollgateError } from '../domain/errors.ts';
+import type { AlertEvent, AnomalyAlert } from '../ledger/anomalies-contract.ts';
+import { requireAdmin } from './admin-auth.ts';
+import type { RouteDeps } from './outcome-routes.ts';
+
+export type AnomalyRouteDeps = Pick<RouteDeps, 'store' | 'adminKey' | 'now'> & {
+  /** Base URL of the dashboard, for the links in the JSON. */
+  dashboardUrl?: string | null;
+  /** Told when an admin resolves an anomaly, to send the "resolved" alert (the gateway passes its dispatcher). */
+  alerts?: { deliver(alert: AnomalyAlert, event: AlertEvent): void } | null;
+};
+
+export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDeps): void {
+  const store = deps.store;
+  const dashboard = deps.dashboardUrl ?? null;
+
+  app.get('/api/anomalies', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const q = query(req);
+    const list = await store.anomalies.list(
+      anomalyQuery({ open: flag(q, 'open'), scope: text(q, 'scope'), since: text(q, 'since'), limit: whole(q, 'limit'), offset: whole(q, 'offset') }, deps.now()),
+    );
+    return { data: list.map((a) => anomalyJson(a, dashboard)) };
+  });
+
+  app.get('/api/anomalies/:id', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const { id } = req.params as { id: string };
+    const a = await store.anomalies.get(id);
+    if (!a) throw new TollgateError('not_found', `no anomaly ${id}`);
+    const deliveries = await store.anomalies.deliveries({ anomalyId: a.id });
+    return { ...anomalyJson(a, dashboard), evidence: a.evidence, deliveries: deliveries.map(deliveryJson) };
+  });
+
+  app.post('/api/anomalies/:id/resolve', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const { id } = req.params as { id: string };
+    const a = await store.anomalies.resolveById(id, actorOf(req), deps.now());
+    deps.alerts?.deliver(a, 'resolved');
+    return { anomaly: anomalyJson(a, dashboard) };
+  });
+
+  app.get('/api/anomaly-policies', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const scope = text(query(req), 'scope');
+    const list = await store.anomalies.listPolicies(scope === undefined ? {} : { under: scope });
+    return { data: list.map(policyJson) };
+  });
+
+  app.put('/api/anomaly-policies', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const b = body(req);
+    const scope = b['scope'];
+    if (typeof scope !== 'string') throw new TollgateError('invalid_request', 'missing "scope" (a scope path, e.g. acme/support)', { details: { param: 'scope' } });
+    const autoKill = b['auto_kill'];
+    if (typeof autoKill !== 'boolean') throw new TollgateError('invalid_request', '"auto_kill" must be true or false', { details: { param: 'auto_kill' } });
+    const min = b['min_usd_per_hour'];
+    if (typeof min !== 'string' && typeof min !== 'number') throw new TollgateError('invalid_request', '"min_usd_per_hour" must be an amount of USD per hour, e.g. "5" or 12.5', { details: { param: 'min_usd_per_hour' } });
+    const { policy, before } = await store.anomalies.setPolicy(anomalyPolicyInput({ scope, autoKill, minUsdPerHour: min }), actorOf(req));
+    return { policy: policyJson(policy), replaced: before !== null };
+  });
+
+  app.delete('/api/anomaly-policies', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const scope = text(query(req), 'scope');
+    if (scope === undefined) throw new TollgateError('invalid_request', 'give ?scope=… of the policy to delete');
+    const gone = await store.anomalies.deletePolicy(scope, actorOf(req));
+    return { deleted: policyJson(gone) };
+  });
+
+  app.get('/api/alert-deliveries', async (req) => {
+    requireAdmin(req, deps.adminKey);
+    const q = query(req);
+    const state = text(q, 'state');
+    if (state !== undefined && state !== 'dead' && state !== 'delivered') throw new TollgateError('invalid_request', `state is dead or delivered, got "${state}"`);
+    const anomaly = text(q, 'anomaly');
+    const limit = whole(q, 'limit');
+    const list = await store.anomalies.deliveries({ ...(state === undefined ? {} : { state }), ...(anomaly === undefined ? {} : { anomalyId: anomaly }), ...(limit === undefined ? {} : { limit }) });
+    return { data: list.map(deliveryJson) };
+  });
+}
+
+function actorOf(req: FastifyRequest): string {
+  const who = req.headers['x-tollgate-actor'];
+  return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
+}
+
+function query(req: FastifyRequest): Record<string, unknown> {
+  return req.query as Record<string, unknown>;
+}
+
+function body(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TollgateError('invalid_request', 'send a JSON object');
+  return b as Record<string, unknown>;
+}
+
+function text(q: Record<string, unknown>, name: string): string | undefined {
+  const v = q[name];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new TollgateError('invalid_request', `give ${name} once, as text`);
+  return v;
+}
+
+function flag(q: Record<string, unknown>, name: string): boolean | undefined {
+  const v = text(q, name);
+  if (v === undefined) return undefined;
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new TollgateError('invalid_request', `${name} is 1 or 0 (true or false), got "${v}"`);
+}
+
+function whole(q: Record<string, unknown>, name: string): number | undefined {
+  const v = text(q, name);
+  if (v === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new TollgateError('invalid_request', `${name} must be a whole number, got "${v}"`);
+  return Number(v);
+}
