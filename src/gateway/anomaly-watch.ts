@@ -47,7 +47,7 @@ export class AnomalyWatch {
 
   /** The proxy's observer: one settled call. Errors and refusals before upstream carry no spend and are skipped. */
   observe(event: LedgerEvent, requestBody: Record<string, unknown>): void {
-    if (event.requestedModel === '' || (event.status >= 400 && event.effectiveCostNano === 0n)) return;
+    if (event.status >= 400 && event.effectiveCostNano === 0n) return;
     const o: Observation = {
       at: event.endedAt,
       chain: event.chain,
@@ -57,19 +57,35 @@ export class AnomalyWatch {
       traceId: event.traceId,
       fingerprint: promptFingerprint(requestBody),
     };
-    this.#o.detector.observe(o);
+    try {
+      this.#o.detector.observe(o);
+    } catch (err) {
+      // A malformed figure must not fail the call: the row is written regardless.
+      this.#o.log.error({ err, requestId: event.id }, 'anomaly detector refused a call');
+    }
   }
 
   /** Seeds the baselines from the ledger, then evaluates on a timer. */
   async start(): Promise<void> {
+    await this.seed();
+    if (this.#closed) return;
+    this.#timer = setInterval(() => void this.evaluate(), this.#o.evaluateEveryMs ?? 60_000);
+    this.#timer.unref();
+  }
+
+  /** Primes the baselines from the last `seedDays` of hourly rollups (hours already seen live are not counted twice). */
+  async seed(): Promise<void> {
     try {
       this.#o.detector.seed(await this.#seedRows());
     } catch (err) {
       this.#o.log.error({ err }, 'anomaly baselines could not be seeded from the ledger; they will learn from live traffic');
     }
-    if (this.#closed) return;
-    this.#timer = setInterval(() => void this.evaluate(), this.#o.evaluateEveryMs ?? 60_000);
-    this.#timer.unref();
+  }
+
+  /** Resolves once the evaluation in progress and the notifications sent so far are done. */
+  async settled(): Promise<void> {
+    await this.#tick;
+    await this.#o.dispatcher?.drain();
   }
 
   /** One evaluation (the timer's; tests call it directly). Never overlaps itself; never throws. */
