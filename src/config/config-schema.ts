@@ -3,6 +3,7 @@
  * default (SQLite file, in-process counters, built-in simulator upstream).
  */
 import { z } from 'zod';
+import { routingConfigSchema } from '../gateway/routing/routing-config.ts';
 import { pricingConfigSchema } from '../pricing/index.ts';
 
 /** A port as a number, or as the digits `${PORT}` expands to (expansion always yields a string). */
@@ -44,6 +45,8 @@ export const configSchema = z.strictObject({
   pricing: pricingConfigSchema.optional(),
   /** Model aliases: `fast: openai/gpt-4.1-mini` routes requests for model "fast" there. */
   models: z.record(z.string().min(1), z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/, 'an alias target is provider/model, e.g. openai/gpt-4.1-mini')).optional(),
+  /** Routed models: `auto: { tiers: [{ name: budget, model: … }, { name: frontier, model: … }], rules, escalate_on, policies }`. */
+  routing: routingConfigSchema.optional(),
   gateway: z
     .strictObject({
       /** Largest request body accepted, in bytes (default 8 MiB). */

@@ -10,7 +10,7 @@ import { TollgateError, toTollgateError } from '../domain/errors.ts';
 import { nanoToDecimalString } from '../domain/money.ts';
 import type { Usage } from '../domain/usage.ts';
 import { totalInputTokens, usage as makeUsage } from '../domain/usage.ts';
-import type { LedgerEvent, ResolvedKey } from '../ledger/contract.ts';
+import type { LedgerEvent, ResolvedKey, RouteStamp } from '../ledger/contract.ts';
 import type { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
 import type { ApiRoute, UsageCapture } from '../providers/contract.ts';
@@ -24,6 +24,10 @@ import { streamErrorEvent } from './error-shapes.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { ModelRouter, RouteTarget } from './model-router.ts';
 import { newRequestId } from './request-id.ts';
+import type { EscalationPolicy } from './routing/escalation.ts';
+import { escalateAfterAnswer, escalateAfterError } from './routing/escalation.ts';
+import type { RoutePlan, RoutingTable } from './routing/routing-table.ts';
+import { HINT_HEADER } from './routing/routing-table.ts';
 import type { WireApi } from './upstreams.ts';
 
 export interface ProxyRoute {
@@ -42,6 +46,8 @@ export interface ProxyDeps {
   admission: Admission;
   now: () => number;
   log: { error: (obj: object, msg: string) => void };
+  /** Routed models (the `routing:` config); absent: every call names its model. */
+  routing?: RoutingTable;
   /** Sees every priced call as its row is written (anomaly detection); must be cheap and never throw. */
   observe?: (event: LedgerEvent, requestBody: Record<string, unknown>) => void;
 }
@@ -65,19 +71,45 @@ export function presentedKey(req: FastifyRequest): string {
   throw new TollgateError('unauthenticated', 'missing virtual key: send it as "Authorization: Bearer tg-…" or "x-api-key: tg-…"');
 }
 
-interface CallContext {
-  id: string;
-  startedAt: number;
+/** What every attempt of one client call shares. */
+interface CallBase {
   key: ResolvedKey;
   requestedModel: string;
-  target: RouteTarget;
   stream: boolean;
   traceId: string | null;
   tags: Record<string, string>;
   requestBody: Record<string, unknown>;
+}
+
+/** One upstream attempt: a ledger row of its own. A routed call that escalates makes several. */
+interface CallContext extends CallBase {
+  id: string;
+  startedAt: number;
+  target: RouteTarget;
   admitted: Admitted | null;
   /** Set when the gateway cut this call while it ran (a kill switch, a lost reservation). */
   cutBy: TollgateError | null;
+  /** How the cheap-first router placed it; null when the client named a model. */
+  routing: RouteStamp | null;
+  /** When a failure may send the call to the next tier instead of the client; null on a final attempt. */
+  escalation: EscalationPolicy | null;
+  /** The escalation deadline timer, and whether it fired. */
+  deadline: NodeJS.Timeout | null;
+  deadlineHit: boolean;
+}
+
+/** A lower tier's failure that sends the call up, and what the client gets should the next tier not be admitted. */
+interface Escalation {
+  why: string;
+  id: string;
+  tier: string;
+  answer: TollgateError | { status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer; costNano: bigint | null };
+}
+
+interface Attempt {
+  ctx: CallContext;
+  payload: Buffer;
+  injected: boolean;
 }
 
 export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<void> {
@@ -97,18 +129,85 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   const chain = key.chain;
   if (!chain) throw new TollgateError('key_invalid', `${key.display} is not bound to an agent; model calls need an agent key`);
   deps.admission.checkKill(chain);
-  // A spent soft budget with a cheaper alias sends the call there; the client is told in a header.
   const degradeTo = deps.admission.degradeTarget(chain, startedAt);
+  const stream = requestBody['stream'] === true && spec.route !== 'openai.embeddings';
+  const base: CallBase = { key, requestedModel: model, stream, requestBody, ...tagsOf(req) };
+
+  // A routed model (or a soft budget degrading to one) runs on the tier the router picks, escalating on failure.
+  const hint = req.headers[HINT_HEADER];
+  const plan = deps.routing?.plan({ api: spec.api, route: spec.route, model, body: requestBody, hint: typeof hint === 'string' ? hint : undefined, chain, degradeTo }) ?? null;
+  if (plan) return routedCall(plan, base, { id, startedAt }, spec, req, reply, deps);
+
+  // A spent soft budget with a cheaper alias sends the call there; the client is told in a header.
   const target = (degradeTo !== null && degradedTarget(deps, spec, degradeTo)) || deps.router.resolve(spec.api, model);
   if (degradeTo !== null && target.model !== model) void reply.header('x-tollgate-degraded-to', degradeTo);
-  const stream = requestBody['stream'] === true && spec.route !== 'openai.embeddings';
-  const ctx: CallContext = { id, startedAt, key, requestedModel: model, target, stream, requestBody, admitted: null, cutBy: null, ...tagsOf(req) };
+  const attempt = await admitAttempt(newContext(base, id, startedAt, target, null, null), spec, req, reply, deps);
+  await runAttempt(attempt, spec, req, reply, deps);
+}
 
+function newContext(base: CallBase, id: string, startedAt: number, target: RouteTarget, routing: RouteStamp | null, escalation: EscalationPolicy | null): CallContext {
+  return { ...base, id, startedAt, target, admitted: null, cutBy: null, routing, escalation, deadline: null, deadlineHit: false };
+}
+
+/**
+ * Runs a routed call from its first tier up: each attempt is admitted, forwarded and recorded on its
+ * own; a failed one below the ceiling hands over to the next tier, whose row names it in `escalatedFrom`.
+ */
+async function routedCall(
+  plan: RoutePlan,
+  base: CallBase,
+  first: { id: string; startedAt: number },
+  spec: ProxyRoute,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: ProxyDeps,
+): Promise<void> {
+  if (plan.degradedBy !== null) void reply.header('x-tollgate-degraded-to', plan.degradedBy);
+  let { id, startedAt } = first;
+  let reason = plan.reason;
+  let failed: Escalation | null = null;
+  for (let tier = plan.start; ; tier++) {
+    const { name, target } = plan.tiers[tier]!;
+    const stamp: RouteStamp = { alias: plan.alias, tier: name, reason, escalatedFrom: failed?.id ?? null, frontier: tier === plan.tiers.length - 1 ? null : plan.frontier };
+    void reply.header('x-tollgate-route-tier', name);
+    let attempt: Attempt;
+    try {
+      attempt = await admitAttempt(newContext(base, id, startedAt, target, stamp, tier < plan.ceiling ? plan.escalation : null), spec, req, reply, deps);
+    } catch (err) {
+      // The next tier is refused (its budget bound does not fit, say): the client gets what the tier below gave.
+      if (failed === null) throw err;
+      return replyFailed(failed, toTollgateError(err), reply);
+    }
+    const escalation = await runAttempt(attempt, spec, req, reply, deps);
+    if (escalation === null) return;
+    failed = escalation;
+    reason = `escalated from ${name}: ${escalation.why}`;
+    startedAt = deps.now();
+    id = newRequestId(startedAt);
+    void reply.header('x-tollgate-request-id', id);
+    void reply.header('x-tollgate-escalated-from', failed.id);
+  }
+}
+
+async function replyFailed(failed: Escalation, refusal: TollgateError, reply: FastifyReply): Promise<void> {
+  void reply.removeHeader('x-tollgate-escalated-from');
+  void reply.header('x-tollgate-request-id', failed.id).header('x-tollgate-route-tier', failed.tier).header('x-tollgate-escalation-refused', refusal.code);
+  const a = failed.answer;
+  if (a instanceof TollgateError) throw a;
+  copyHeaders(reply, a.headers);
+  if (a.costNano !== null) void reply.header('x-tollgate-cost-usd', nanoToDecimalString(a.costNano));
+  await reply.code(a.status).send(a.bytes);
+}
+
+/** Prepares the body for the attempt's target and reserves its cost bound; throws the refusal when it does not fit. */
+async function admitAttempt(ctx: CallContext, spec: ProxyRoute, req: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<Attempt> {
+  const { target, requestBody, id, startedAt } = ctx;
+  const chain = ctx.key.chain!;
   // The body goes upstream byte for byte unless we must change it (resolved alias or prefix, injected usage request).
   let outgoing: Record<string, unknown> = requestBody;
   let injected = false;
-  if (target.model !== model) outgoing = { ...outgoing, model: target.model };
-  if (stream && spec.route === 'openai.chat') {
+  if (target.model !== ctx.requestedModel) outgoing = { ...outgoing, model: target.model };
+  if (ctx.stream && spec.route === 'openai.chat') {
     const r = injectStreamUsage(outgoing);
     outgoing = r.body;
     injected = r.injected;
@@ -128,18 +227,32 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
     fit: (room) => largestFittingMaxTokens(deps.pricer, provider, target.model, spec.route, outgoing, payload.length, startedAt, room),
   });
   for (const [k, v] of Object.entries(ctx.admitted.headers)) void reply.header(k, v);
+  return { ctx, payload, injected };
+}
 
-  // Only a stream can be cancelled half-way with something to save; a plain call runs to its end.
-  const abort = stream ? new AbortController() : null;
-  const untrack = abort
-    ? deps.admission.track(id, chain, (reason) => {
-        ctx.cutBy = reason;
-        abort.abort();
-      })
-    : null;
+/** Forwards an admitted attempt; resolves to the escalation when it failed below the ceiling, else null (answered). */
+async function runAttempt({ ctx, payload, injected }: Attempt, spec: ProxyRoute, req: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<Escalation | null> {
+  const chain = ctx.key.chain!;
+  const deadlineMs = ctx.escalation?.timeoutMs ?? null;
+  // Only a stream can be cancelled half-way with something to save; a plain call runs to its end unless a routing deadline abandons it.
+  const abort = ctx.stream || deadlineMs !== null ? new AbortController() : null;
+  const untrack =
+    abort && ctx.stream
+      ? deps.admission.track(ctx.id, chain, (reason) => {
+          ctx.cutBy = reason;
+          abort.abort();
+        })
+      : null;
+  if (abort && deadlineMs !== null) {
+    ctx.deadline = setTimeout(() => {
+      ctx.deadlineHit = true;
+      abort.abort();
+    }, deadlineMs);
+  }
   try {
-    await forward(ctx, spec, deps, req, reply, payload, abort, injected);
+    return await forward(ctx, spec, deps, req, reply, payload, abort, injected);
   } finally {
+    if (ctx.deadline) clearTimeout(ctx.deadline);
     untrack?.();
     // A path that ended without a ledger row (a bug, or a throw while replying) must not hold budget.
     if (ctx.admitted) await deps.admission.settle(ctx.admitted, { costNano: 0n, tokens: 0 });
@@ -165,7 +278,7 @@ async function forward(
   payload: Buffer,
   abort: AbortController | null,
   injected: boolean,
-): Promise<void> {
+): Promise<Escalation | null> {
   const { target } = ctx;
   let res: Dispatcher.ResponseData;
   try {
@@ -177,28 +290,44 @@ async function forward(
       ...(abort ? { signal: abort.signal } : {}),
     });
   } catch (err) {
-    const e = ctx.cutBy ?? upstreamFailure(err, target);
-    await record(ctx, spec, deps, { status: e.status, errorCode: e.code, capture: null, estimated: false });
-    throw e;
+    return upstreamFailed(ctx, spec, deps, ctx.cutBy ?? (ctx.deadlineHit ? deadlineError(ctx) : upstreamFailure(err, target)));
   }
 
   const contentType = String(res.headers['content-type'] ?? '');
-  if (abort && res.statusCode < 300 && contentType.includes('text/event-stream')) {
+  if (ctx.stream && abort && res.statusCode < 300 && contentType.includes('text/event-stream')) {
+    // The first byte is about to reach the client: from here the stream is the answer, whatever its tier.
+    if (ctx.deadline) clearTimeout(ctx.deadline);
     await relayStream(ctx, spec, deps, req, reply, res, abort, injected);
-    return;
+    return null;
   }
-  await relayBody(ctx, spec, deps, reply, res);
+  return relayBody(ctx, spec, deps, reply, res);
 }
 
-async function relayBody(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, reply: FastifyReply, res: Dispatcher.ResponseData): Promise<void> {
+/** Records a call that got no answer; throws its error, or returns the escalation when the router may go up a tier. */
+async function upstreamFailed(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, e: TollgateError): Promise<Escalation> {
+  const why = ctx.escalation && !ctx.cutBy ? escalateAfterError(ctx.escalation, e, ctx.deadlineHit) : null;
+  if (why !== null) noteEscalation(ctx, why);
+  await record(ctx, spec, deps, { status: e.status, errorCode: e.code, capture: null, estimated: false });
+  if (why === null) throw e;
+  return { why, id: ctx.id, tier: ctx.routing?.tier ?? '', answer: e };
+}
+
+function noteEscalation(ctx: CallContext, why: string): void {
+  if (ctx.routing) ctx.routing = { ...ctx.routing, reason: `${ctx.routing.reason} — escalated: ${why}` };
+}
+
+function deadlineError(ctx: CallContext): TollgateError {
+  return new TollgateError('upstream_timeout', `${ctx.target.upstream.id}/${ctx.target.model} gave no answer within ${ctx.escalation?.timeoutMs ?? 0} ms (routing escalate_on.timeout_ms)`);
+}
+
+async function relayBody(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, reply: FastifyReply, res: Dispatcher.ResponseData): Promise<Escalation | null> {
   let bytes: Buffer;
   try {
     bytes = Buffer.from(await res.body.arrayBuffer());
   } catch (err) {
-    const e = upstreamFailure(err, ctx.target);
-    await record(ctx, spec, deps, { status: e.status, errorCode: e.code, capture: null, estimated: false });
-    throw e;
+    return upstreamFailed(ctx, spec, deps, ctx.cutBy ?? (ctx.deadlineHit ? deadlineError(ctx) : upstreamFailure(err, ctx.target)));
   }
+  if (ctx.deadline) clearTimeout(ctx.deadline);
   let parsed: unknown = null;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
@@ -207,15 +336,19 @@ async function relayBody(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, re
   }
   const ok = res.statusCode < 400;
   const capture = ok && parsed !== null ? adapterFor(spec.route).usageFromBody(parsed) : null;
+  const why = ctx.escalation ? escalateAfterAnswer(ctx.escalation, spec.route, res.statusCode, parsed) : null;
+  if (why !== null) noteEscalation(ctx, why);
   const row = await record(ctx, spec, deps, {
     status: res.statusCode,
     errorCode: ok ? null : 'upstream_error',
     capture,
     estimated: false,
   });
+  if (why !== null) return { why, id: ctx.id, tier: ctx.routing?.tier ?? '', answer: { status: res.statusCode, headers: res.headers, bytes, costNano: row?.effectiveCostNano ?? null } };
   copyHeaders(reply, res.headers);
   if (row) void reply.header('x-tollgate-cost-usd', nanoToDecimalString(row.effectiveCostNano));
   await reply.code(res.statusCode).send(bytes);
+  return null;
 }
 
 async function relayStream(
@@ -231,8 +364,10 @@ async function relayStream(
   reply.hijack();
   const out = reply.raw;
   const headers: Record<string, string | string[]> = { ...ctx.admitted?.headers, 'x-tollgate-request-id': ctx.id };
-  const degraded = reply.getHeader('x-tollgate-degraded-to');
-  if (typeof degraded === 'string') headers['x-tollgate-degraded-to'] = degraded;
+  for (const name of ['x-tollgate-degraded-to', 'x-tollgate-route-tier', 'x-tollgate-escalated-from']) {
+    const v = reply.getHeader(name);
+    if (typeof v === 'string') headers[name] = v;
+  }
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k)) headers[k] = v;
   out.writeHead(res.statusCode, headers);
   out.flushHeaders();
@@ -355,6 +490,7 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
     estimated: o.estimated,
     traceId: ctx.traceId,
     tags,
+    ...(ctx.routing ? { routing: ctx.routing } : {}),
   };
   const admitted = ctx.admitted;
   ctx.admitted = null;

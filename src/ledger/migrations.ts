@@ -339,6 +339,16 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_routing': {
+      async up(db: Kysely<unknown>) {
+        // How the cheap-first router placed a call; null on calls that named a model. SQLite adds one column per statement.
+        for (const column of ['route_alias', 'route_tier', 'route_reason', 'escalated_from', 'route_frontier']) {
+          await db.schema.alterTable('events').addColumn(column, 'text').execute();
+        }
+        // The routing report reads a period's routed calls only: a partial index keeps that a range scan.
+        await db.schema.createIndex('events_routed').on('events').columns(['started_at', 'id']).where(sql.ref('route_alias'), 'is not', null).execute();
+      },
+    },
   };
 }
 

@@ -68,6 +68,12 @@ export interface EventsTable {
   trace_id: string | null;
   customer: string | null;
   tags: string;
+  /** Cheap-first routing (migration 0007); all null for calls that named a model. */
+  route_alias: string | null;
+  route_tier: string | null;
+  route_reason: string | null;
+  escalated_from: string | null;
+  route_frontier: string | null;
 }
 
 export interface RollupHourlyTable {

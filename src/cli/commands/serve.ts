@@ -57,6 +57,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         pricer: ctx.pricer(),
         upstreams: createUpstreams(providers, { headersTimeoutMs: config.gateway?.upstream_timeout_ms }),
         aliases: config.models ?? {},
+        ...(config.routing ? { routing: config.routing } : {}),
         adminKey,
         ...(config.gateway?.body_limit ? { bodyLimit: config.gateway.body_limit } : {}),
         logger: { level: ctx.env['TOLLGATE_LOG_LEVEL'] ?? 'warn' },
