@@ -5,16 +5,18 @@
  * budgets active on the key's chain (agent hard daily ceiling, team chargeback monthly, org plan
  * yearly; far too large to refuse, so what is measured is admission, not refusals) with the budget
  * counters (d) in-process and (e) in Redis (redis://127.0.0.1:6379 or $TOLLGATE_BENCH_REDIS; a key
- * prefix unique to the run, whose keys are deleted afterwards). The simulator, the proxy and each
+ * prefix unique to the run, whose keys are deleted afterwards), and (f) with anomaly detection on
+ * (what `tollgate serve` runs by default; its cost is read against (c)). The simulator, the proxy and each
  * Tollgate run in their own process; the load generator runs in this one. Every figure is the median
  * of `--runs` runs, each after a warm-up; ratios and added latency are against (b). Every run of a
  * Tollgate target is checked: no non-2xx response, one ledger row per 2xx response and, with budgets,
  * counters equal to the ledger with nothing left reserved. Traffic stays on 127.0.0.1.
  *
- *   npm run bench:gateway                                # 3 runs × 6 s per configuration, 5 targets: about 9 minutes
+ *   npm run bench:gateway                                # 3 runs × 6 s per configuration, 6 targets: about 11 minutes
  *   npm run bench:gateway -- --duration 5 --runs 1       # a quicker look
  *   npm run bench:gateway -- --targets b,c,d             # some targets only ((b), the baseline, is always added); no Redis needed
- *   npm run bench:gateway -- --profile [--targets e]     # CPU profile of Tollgate (c, or the one of d, e named) under 32-connection JSON load
+ *   npm run bench:gateway -- --targets c,f               # what anomaly detection costs
+ *   npm run bench:gateway -- --profile [--targets f]     # CPU profile of Tollgate (c, or the one of d, e, f named) under 32-connection JSON load
  *
  * The default duration was 8 s with three targets (about 6 minutes); with five it is 6 s.
  */
@@ -32,14 +34,16 @@ import { summarise } from './gateway/profile.ts';
 import { BENCH_REDIS_URL, deleteRunKeys, redisError, runPrefix } from './gateway/redis.ts';
 import { formatTable } from './gateway/table.ts';
 
-const TARGET_IDS = ['a', 'b', 'c', 'd', 'e'] as const;
+const TARGET_IDS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 type TargetId = (typeof TARGET_IDS)[number];
+type TollgateId = Exclude<TargetId, 'a' | 'b'>;
 const LABELS: Record<TargetId, string> = {
   a: '(a) simulator direct',
   b: '(b) bare proxy',
   c: '(c) Tollgate + SQLite',
   d: '(d) Tollgate + budgets, memory',
   e: '(e) Tollgate + budgets, Redis',
+  f: '(f) Tollgate + anomaly detection',
 };
 
 const { values: opts } = parseArgs({
@@ -61,6 +65,8 @@ type Mode = (typeof MODES)[number];
 const AIM = { connections: 32, minRatio: 0.6, maxAddedP99Ms: 2 };
 /** The spec's aim with budgets on Redis counters: at least half the bare proxy's RPS (every mode and connection count). */
 const REDIS_AIM = { minRatio: 0.5 };
+/** The spec's aim for anomaly detection: no more than 5% of (c)'s RPS lost. */
+const DETECTION_AIM = { maxLoss: 0.05 };
 
 interface Target {
   id: TargetId;
@@ -107,10 +113,11 @@ async function checkRedis(ids: readonly TargetId[]): Promise<void> {
   }
 }
 
-/** Starts a Tollgate process: (c) without budgets, (d) with budgets on in-process counters, (e) on Redis counters. */
-async function startTollgate(id: 'c' | 'd' | 'e', simUrl: string, nodeFlags: string[] = []): Promise<Target> {
+/** Starts a Tollgate process: (c) plain, (d) with budgets on in-process counters, (e) on Redis counters, (f) with anomaly detection. */
+async function startTollgate(id: TollgateId, simUrl: string, nodeFlags: string[] = []): Promise<Target> {
   const args = [simUrl];
-  if (id !== 'c') args.push('--budgets');
+  if (id === 'd' || id === 'e') args.push('--budgets');
+  if (id === 'f') args.push('--anomalies');
   if (id === 'e') {
     const prefix = runPrefix();
     args.push('--redis', BENCH_REDIS_URL, '--prefix', prefix);
@@ -121,7 +128,7 @@ async function startTollgate(id: 'c' | 'd' | 'e', simUrl: string, nodeFlags: str
     });
   }
   const child = await startChild('./tollgate-process.ts', args, nodeFlags);
-  return { id, label: LABELS[id], url: child.url, authorization: `Bearer ${String(child.info['key'])}`, tollgate: child, budgets: id !== 'c' };
+  return { id, label: LABELS[id], url: child.url, authorization: `Bearer ${String(child.info['key'])}`, tollgate: child, budgets: id === 'd' || id === 'e' };
 }
 
 interface Checks {
@@ -215,10 +222,10 @@ function report(targets: Target[], results: Map<string, LoadResult[]>, checks: M
       }
     }
 
-  // What the budgets themselves cost: (d) and (e) against Tollgate without budgets.
+  // What each feature costs on its own: (d), (e) and (f) against plain Tollgate (c).
   const budgetRows: (string[] | 'rule')[] = [];
   if (has('c'))
-    for (const id of ['d', 'e'] as const) {
+    for (const id of ['d', 'e', 'f'] as const) {
       if (!has(id)) continue;
       if (budgetRows.length > 0) budgetRows.push('rule');
       for (const mode of MODES)
@@ -246,6 +253,13 @@ function report(targets: Target[], results: Map<string, LoadResult[]>, checks: M
         const ratio = med('e', mode, connections).rps / med('b', mode, connections).rps;
         const added = med('e', mode, connections).p99 - med('b', mode, connections).p99;
         aims.push(`(e) aim, ${mode} ×${connections} (RPS ≥ ${REDIS_AIM.minRatio} × (b)): ${ratio >= REDIS_AIM.minRatio ? 'met' : 'MISSED'} (×${ratio.toFixed(2)}; p99 ${signed(added)} ms)`);
+      }
+
+  if (has('f') && has('c'))
+    for (const mode of MODES)
+      for (const connections of CONNECTIONS) {
+        const loss = 1 - med('f', mode, connections).rps / med('c', mode, connections).rps;
+        aims.push(`(f) aim, ${mode} ×${connections} (RPS lost to detection ≤ ${DETECTION_AIM.maxLoss * 100}% of (c)): ${loss <= DETECTION_AIM.maxLoss ? 'met' : 'MISSED'} (${(loss * 100).toFixed(1)}% lost)`);
       }
 
   let allOk = true;
@@ -277,8 +291,8 @@ function report(targets: Target[], results: Map<string, LoadResult[]>, checks: M
   console.log(formatTable(['target', 'mode', 'connections', 'RPS', '×(b)', 'p50 ms', 'p50 +ms', 'p99 ms', 'p99 +ms'], rows));
   console.log('×(b): RPS ratio to the bare proxy; +ms: latency added over the bare proxy (negative: less).\n');
   if (budgetRows.length > 0) {
-    console.log(formatTable(['budgets alone', 'mode', 'connections', 'RPS ×(c)', 'p50 +ms', 'p99 +ms'], budgetRows));
-    console.log('Budgets alone: Tollgate with budgets against Tollgate without (c): RPS ratio, latency added.\n');
+    console.log(formatTable(['feature alone', 'mode', 'connections', 'RPS ×(c)', 'p50 +ms', 'p99 +ms'], budgetRows));
+    console.log('Feature alone: Tollgate with budgets (d, e) or anomaly detection (f) against plain Tollgate (c): RPS ratio, latency added.\n');
   }
   for (const a of aims) console.log(a);
   console.log(`\nChecks after every measured run${allOk ? ' (all passed)' : ' (SOME FAILED)'}:`);
@@ -287,7 +301,7 @@ function report(targets: Target[], results: Map<string, LoadResult[]>, checks: M
 }
 
 /** Profiles a Tollgate process under the aim's load (32 connections, JSON) and prints where its CPU time went. */
-async function profile(id: 'c' | 'd' | 'e'): Promise<void> {
+async function profile(id: TollgateId): Promise<void> {
   await checkRedis([id]);
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-prof-'));
   try {
@@ -364,10 +378,10 @@ function benchTargets(): TargetId[] {
 }
 
 /** `--profile` profiles (c), or the one Tollgate target `--targets` names. */
-function profileTarget(): 'c' | 'd' | 'e' {
+function profileTarget(): TollgateId {
   const ids = parseTargets(opts.targets ?? 'c');
   const [id] = ids;
-  if (ids.length !== 1 || (id !== 'c' && id !== 'd' && id !== 'e')) throw new Error('--profile takes one Tollgate target: --targets c, d or e');
+  if (ids.length !== 1 || id === undefined || id === 'a' || id === 'b') throw new Error('--profile takes one Tollgate target: --targets c, d, e or f');
   return id;
 }
 

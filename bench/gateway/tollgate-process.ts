@@ -2,7 +2,7 @@
  * Child process (c, d, e): a real Tollgate gateway with full accounting on a temporary SQLite ledger,
  * in front of the simulator, with one agent key (scope bench/load/gateway/agent).
  *
- *   tollgate-process.ts <simulator url> [--budgets] [--redis <url> --prefix <key prefix>]
+ *   tollgate-process.ts <simulator url> [--budgets] [--anomalies] [--redis <url> --prefix <key prefix>]
  *
  * --budgets sets three budgets on the key's chain, each far too large to refuse during a benchmark,
  * so every call pays admission (one reservation over all three counters, one settle) and nothing is
@@ -25,6 +25,7 @@ import { MemoryCounters } from '../../src/counters/memory/memory-counters.ts';
 import { RedisCounters } from '../../src/counters/redis/redis-counters.ts';
 import { parsePeriod, periodWindow } from '../../src/domain/budget-period.ts';
 import { nanoToDecimalString, usdToNano } from '../../src/domain/money.ts';
+import { Detector } from '../../src/analytics/anomalies/detector.ts';
 import { buildGateway } from '../../src/gateway/server.ts';
 import { createUpstreams } from '../../src/gateway/upstreams.ts';
 import type { BudgetInput } from '../../src/ledger/contract.ts';
@@ -36,7 +37,7 @@ import { serve } from './child-io.ts';
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
-  options: { budgets: { type: 'boolean', default: false }, redis: { type: 'string' }, prefix: { type: 'string' } },
+  options: { budgets: { type: 'boolean', default: false }, anomalies: { type: 'boolean', default: false }, redis: { type: 'string' }, prefix: { type: 'string' } },
 });
 const simUrl = positionals[0];
 if (!simUrl) throw new Error('usage: tollgate-process.ts <simulator url> [--budgets] [--redis <url> --prefix <key prefix>]');
@@ -64,6 +65,8 @@ const gateway = await buildGateway({
   adminKey: null,
   logger: false,
   counters,
+  // Detection as `tollgate serve` runs it (default options), without sinks: evaluation on its timer, every 60 s.
+  anomalies: o.anomalies ? { detector: new Detector(), dispatcher: null } : null,
 });
 const { secret } = await createKey(store, { scope: BENCH_KEY_SCOPE, name: 'bench', actor: 'bench' });
 await gateway.keys.reload();
