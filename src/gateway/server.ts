@@ -25,7 +25,11 @@ import { registerShowbackRoutes } from './showback-routes.ts';
 import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
+import type { RoutingConfig } from './routing/routing-config.ts';
+import { RoutingTable } from './routing/routing-table.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
+import type { AnomalyWatchOptions } from './anomaly-watch.ts';
+import { AnomalyWatch } from './anomaly-watch.ts';
 import { presentedKey, proxyCall, upstreamHeaders } from './proxy.ts';
 import type { Upstream } from './upstreams.ts';
 import { closeUpstreams } from './upstreams.ts';
@@ -35,6 +39,8 @@ export interface GatewayOptions {
   pricer: Pricer;
   upstreams: Map<string, Upstream>;
   aliases?: Record<string, string>;
+  /** Routed models (cheap-first router); their tiers must resolve against `upstreams` and `aliases`. */
+  routing?: RoutingConfig;
   /** Admin key for /api/; null disables the admin API. */
   adminKey: string | null;
   /** Largest accepted request body in bytes (default 8 MiB). */
@@ -51,6 +57,8 @@ export interface GatewayOptions {
   controlsPollMs?: number;
   /** Calendar budget periods' zone when a budget names none (default UTC). */
   timeZone?: string;
+  /** Anomaly detection on every call; absent or null: off. The gateway closes the dispatcher's pending deliveries on close. */
+  anomalies?: Pick<AnomalyWatchOptions, 'detector' | 'dispatcher' | 'evaluateEveryMs' | 'seedDays'> | null;
 }
 
 export interface Gateway {
@@ -59,6 +67,8 @@ export interface Gateway {
   admission: Admission;
   controls: ControlsCache;
   writer: GroupCommitter;
+  /** The anomaly watcher, when detection is on. */
+  anomalies: AnomalyWatch | null;
   /** Stops accepting, lets in-flight calls finish (up to `deadlineMs`, default 30 s), flushes the ledger, closes upstream pools. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -85,6 +95,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const keys = new KeyCache(opts.store.directory, { checkEveryMs: opts.keyCheckEveryMs ?? 1000, now });
   const writer = new GroupCommitter(opts.store.ledger, opts.groupCommit);
   const router = new ModelRouter(opts.upstreams, opts.aliases);
+  const routing = opts.routing ? new RoutingTable(opts.routing, router, opts.aliases) : undefined;
   const log = { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) };
   const counters = opts.counters ?? new MemoryCounters();
   const controls = new ControlsCache(opts.store.controls, opts.store.directory, { pollMs: opts.controlsPollMs ?? 250, log });
@@ -97,7 +108,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
     log,
   });
-  const deps: ProxyDeps = { keys, pricer: opts.pricer, router, writer, admission, now, log };
+  const anomalies = opts.anomalies ? new AnomalyWatch({ ...opts.anomalies, store: opts.store, now, log }) : null;
+  const deps: ProxyDeps = { keys, pricer: opts.pricer, router, writer, admission, now, log, ...(routing ? { routing } : {}), ...(anomalies ? { observe: anomalies.observe.bind(anomalies) } : {}) };
   const timeZone = opts.timeZone ?? 'UTC';
 
   // Keep the exact bytes as well as the parsed body: an unchanged request is forwarded byte for byte.
@@ -193,12 +205,14 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   await keys.refreshIfStale();
   await controls.start();
   admission.start();
+  await anomalies?.start();
   return {
     app,
     keys,
     admission,
     controls,
     writer,
+    anomalies,
     async close(deadlineMs = 30_000) {
       // Stop accepting; then let in-flight calls (streams above all) finish and record their rows, up to a deadline.
       const closing = app.close();
@@ -209,6 +223,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       app.server.closeAllConnections();
       await closing;
       await writer.close();
+      await anomalies?.close();
       controls.close();
       admission.close();
       if (!opts.counters) await counters.close();
