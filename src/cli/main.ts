@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { toTollgateError } from '../domain/errors.ts';
 import { registerAnomalies } from './commands/anomalies.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBreakeven } from './commands/breakeven.ts';
 import { registerBudgets } from './commands/budgets.ts';
 import { registerControls } from './commands/controls.ts';
 import { registerExport } from './commands/export.ts';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPrice(program, ctx);
   registerReprice(program, ctx);
   registerPriceChanges(program, ctx);
+  registerBreakeven(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);
   registerServe(program, ctx);

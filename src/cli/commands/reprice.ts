@@ -78,7 +78,7 @@ export function renderReprice(r: RepriceReport, label: string, by?: By): string 
   );
   out.push('', 'What the scenario did (each change\'s own delta, in file order):');
   for (const e of r.changes) {
-    out.push(`  ${e.index + 1}. ${describeChange(e.change)}: ${e.calls.toLocaleString('en')} calls, ${signed(e.deltaNano)}`);
+    out.push(`  ${e.index + 1}. ${describeChange(e.change)}: ${e.calls.toLocaleString('en')} call${e.calls === 1 ? '' : 's'}, ${signed(e.deltaNano)}`);
     for (const p of e.periods) {
       out.push(`       ${p.label}: commitment ${formatUsd(p.commitmentNano)}, used ${formatUsd(p.usedNano)}, unused ${formatUsd(p.unusedNano)}${p.unusedNano > 0n ? (r.scope ? ' (paid by the org, not in this scope)' : ' (paid)') : ''}`);
     }
