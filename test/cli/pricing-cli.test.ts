@@ -70,7 +70,7 @@ describe('tollgate reprice', () => {
         '        base  scenario   delta  delta %',
         '─────  ─────  ────────  ──────  ───────',
         'total  $4.90     $9.40  +$4.50   +91.8%',
-        '11 calls, 10 of them repriced by the scenario.',
+        '11 calls, 10 of them cost differently under the scenario.',
         '',
         "What the scenario did (each change's own delta, in file order):",
         '  1. multiply anthropic/* prices ×2: 10 calls, +$4.50',
@@ -183,6 +183,14 @@ describe('on the demo data', () => {
     expect(out).toContain('1. multiply anthropic/* prices ×2 from 2026-11-15');
     expect(out).toMatch(/\n {3}1 {2}acme\/eng /);
     expect(out).toMatch(/\n {3}4 {2}acme\/sales .* \$0\.00 +0\.0%/);
+  }, 30_000);
+
+  it('the renewal example uses every kind of change, and shows the unused commitment as its own row', async () => {
+    const out = await demo.ok('reprice', '--scenario', 'examples/scenario-renewal.yaml', '--month', '2026-11');
+    expect(out.split('\n').length).toBeLessThanOrEqual(40);
+    expect(out).toMatch(/1\. new prices for openai\/gpt-4\.1-mini from 2026-11-15: .*\n {2}2\. escalator on openai\/\*: .*\n {2}3\. commit \$1,500\.00\/month to anthropic at 15% off/);
+    expect(out).toMatch(/2026-11: commitment \$1,500\.00, used \$[\d,.]+, unused \$[\d,.]+ \(paid\)/);
+    expect(out).toMatch(/\n {6}\(unused commitment\) +\$0\.00 +\$[\d,.]+ +\+\$/);
   }, 30_000);
 
   it('breakeven answers in one screen', async () => {

@@ -107,7 +107,7 @@ describe('multiply', () => {
     expect(deltas(r, 'byAgent')['acme/support/helpdesk/triage-bot']).toBe(18_000_000n);
     expect(deltas(r, 'byModel')).toEqual({ [`anthropic/${SONNET}`]: 1_827_000_000n, [`anthropic/${HAIKU}`]: 18_000_000n, [`openai/${MINI}`]: 0n });
     expect(r.calls).toBe(6);
-    expect(r.touchedCalls).toBe(2);
+    expect(r.changedCalls).toBe(2);
     expect(r.changes[0]).toMatchObject({ calls: 2, deltaNano: 1_845_000_000n });
     expect(r.recordedDiffers).toBe(0);
     consistent(r);
@@ -229,7 +229,7 @@ describe('what stays as recorded', () => {
     await store.ledger.record([makeEvent(chain, { id: 'e-old', provider: 'openai', servedModel: MINI, requestedModel: MINI, startedAt: Date.UTC(2026, 11, 3), effectiveCostNano: 123n, listCostNano: 123n })]);
     const anthropic2x = 'name: x2\nchanges:\n  - multiply: { provider: anthropic, factor: 2 }\n';
     const r = await reprice(store, scenario(anthropic2x), { from: Date.UTC(2026, 11, 1), to: Date.UTC(2027, 0, 1), pricing });
-    expect(r).toMatchObject({ calls: 1, baseNano: 123n, scenarioNano: 123n, deltaNano: 0n, touchedCalls: 0 });
+    expect(r).toMatchObject({ calls: 1, baseNano: 123n, scenarioNano: 123n, deltaNano: 0n, changedCalls: 0 });
   });
 
   it('a repriced call recorded at another price moves by the scenario\'s difference, and is counted', async () => {

@@ -33,7 +33,7 @@ function lineJson(l: RepriceLine) {
     name: l.name,
     key: l.key,
     calls: l.calls,
-    touched_calls: l.touchedCalls,
+    changed_calls: l.changedCalls,
     base_usd: usd(l.baseNano),
     base_nano: l.baseNano.toString(),
     scenario_usd: usd(l.scenarioNano),
@@ -80,7 +80,7 @@ export function repriceJson(r: RepriceReport) {
     basis: 'effective cost; base = the ledger as recorded; repriced per call',
     total: {
       calls: r.calls,
-      touched_calls: r.touchedCalls,
+      changed_calls: r.changedCalls,
       base_usd: usd(r.baseNano),
       base_nano: r.baseNano.toString(),
       scenario_usd: usd(r.scenarioNano),

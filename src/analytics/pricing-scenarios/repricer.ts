@@ -46,8 +46,8 @@ export interface RepriceLine {
   /** Scope path, or `provider/model`. */
   name: string;
   calls: number;
-  /** Calls some change applied to. */
-  touchedCalls: number;
+  /** Calls whose cost the scenario changed. */
+  changedCalls: number;
   baseNano: bigint;
   scenarioNano: bigint;
   deltaNano: bigint;
@@ -66,7 +66,7 @@ export interface CommitPeriod {
 export interface ChangeEffect {
   index: number;
   change: ScenarioChange;
-  /** Calls in the window (and scope) it applied to. */
+  /** Calls in the window (and scope) whose cost it changed. */
   calls: number;
   deltaNano: bigint;
   /** Commitments only: each period. */
@@ -78,7 +78,7 @@ export interface RepriceReport {
   window: { from: number; to: number };
   scope: string | null;
   calls: number;
-  touchedCalls: number;
+  changedCalls: number;
   baseNano: bigint;
   scenarioNano: bigint;
   deltaNano: bigint;
@@ -100,7 +100,6 @@ interface Pending {
   inScope: boolean;
   tokens: bigint;
   cost: bigint;
-  touched: boolean;
 }
 
 const MONTH = (ms: number) => {
@@ -147,25 +146,22 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
     const inWindow = e.startedAt >= opts.from;
     const mine = inScope(e);
     let cost = e.effectiveCostNano;
-    let touched = false;
     const hits = inWindow ? changesFor(tables, e.provider, namesOf(e.provider, e.servedModel)).filter((h) => h.fromMs <= e.startedAt) : [];
     if (hits.length > 0) {
-      touched = true;
       const today = base.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
       if (today !== e.effectiveCostNano) recordedDiffers++;
       let prev = today;
       for (const h of hits) {
         const now = prefixes[tables.indexOf(h)]!.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
-        if (mine) effects.get(h.index)!.deltaNano += now - prev;
-        if (mine) effects.get(h.index)!.calls++;
+        if (mine) count(effects.get(h.index)!, now - prev);
         prev = now;
       }
       cost += prev - today;
     }
     if (contractual && underTerms(e)) {
-      pending.push({ event: e, inWindow, inScope: mine, tokens: BigInt(totalInputTokens(e.usage) + e.usage.outputTokens), cost, touched });
+      pending.push({ event: e, inWindow, inScope: mine, tokens: BigInt(totalInputTokens(e.usage) + e.usage.outputTokens), cost });
     } else if (inWindow && mine) {
-      acc.add(e, e.effectiveCostNano, cost, touched);
+      acc.add(e, e.effectiveCostNano, cost);
     }
   }
 
@@ -179,12 +175,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
       volume.set(month, before + p.tokens);
       if (!p.inWindow) continue;
       const now = escalate(p.cost, before, p.tokens, x.tiers);
-      p.touched = true;
-      if (p.inScope) {
-        const eff = effects.get(x.index)!;
-        eff.calls++;
-        eff.deltaNano += now - p.cost;
-      }
+      if (p.inScope) count(effects.get(x.index)!, now - p.cost);
       p.cost = now;
     }
   }
@@ -199,11 +190,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
       );
       calls.forEach((p, i) => {
         const now = out.paid[i]!;
-        p.touched = true;
-        if (p.inScope) {
-          eff.calls++;
-          eff.deltaNano += now - p.cost;
-        }
+        if (p.inScope) count(eff, now - p.cost);
         p.cost = now;
       });
       eff.periods.push({ provider: c.provider, label: period.label, commitmentNano: out.commitmentNano, usedNano: out.usedNano, unusedNano: out.unusedNano });
@@ -213,7 +200,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
       }
     }
   }
-  for (const p of pending) if (p.inWindow && p.inScope) acc.add(p.event, p.event.effectiveCostNano, p.cost, p.touched);
+  for (const p of pending) if (p.inWindow && p.inScope) acc.add(p.event, p.event.effectiveCostNano, p.cost);
 
   const paths = new Map((await store.directory.listScopes({ includeArchived: true })).map((n) => [n.id, n.path]));
   const lines = (m: Map<string, RepriceLine>, named: boolean) =>
@@ -225,7 +212,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
     window: { from: opts.from, to: opts.to },
     scope: scopeNode?.path ?? null,
     calls: acc.total.calls,
-    touchedCalls: acc.total.touchedCalls,
+    changedCalls: acc.total.changedCalls,
     baseNano,
     scenarioNano,
     deltaNano: scenarioNano - baseNano,
@@ -238,6 +225,13 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
   };
 }
 
+/** One call's change from one scenario change. */
+function count(effect: ChangeEffect, delta: bigint): void {
+  if (delta === 0n) return;
+  effect.calls++;
+  effect.deltaNano += delta;
+}
+
 /** Sums per team, agent and model. */
 class Accumulator {
   readonly total = line('', '');
@@ -245,7 +239,7 @@ class Accumulator {
   readonly agent = new Map<string, RepriceLine>();
   readonly model = new Map<string, RepriceLine>();
 
-  add(e: LedgerEvent, baseNano: bigint, scenarioNano: bigint, touched: boolean): void {
+  add(e: LedgerEvent, baseNano: bigint, scenarioNano: bigint): void {
     const c = e.chain;
     const model = `${e.provider}/${e.servedModel}`;
     for (const [m, key, name] of [
@@ -255,19 +249,19 @@ class Accumulator {
     ] as const) {
       let l = m.get(key);
       if (!l) m.set(key, (l = line(key, name)));
-      bump(l, baseNano, scenarioNano, touched);
+      bump(l, baseNano, scenarioNano);
     }
-    bump(this.total, baseNano, scenarioNano, touched);
+    bump(this.total, baseNano, scenarioNano);
   }
 }
 
 function line(key: string, name: string): RepriceLine {
-  return { key, name, calls: 0, touchedCalls: 0, baseNano: 0n, scenarioNano: 0n, deltaNano: 0n };
+  return { key, name, calls: 0, changedCalls: 0, baseNano: 0n, scenarioNano: 0n, deltaNano: 0n };
 }
 
-function bump(l: RepriceLine, baseNano: bigint, scenarioNano: bigint, touched: boolean): void {
+function bump(l: RepriceLine, baseNano: bigint, scenarioNano: bigint): void {
   l.calls++;
-  if (touched) l.touchedCalls++;
+  if (scenarioNano !== baseNano) l.changedCalls++;
   l.baseNano += baseNano;
   l.scenarioNano += scenarioNano;
   l.deltaNano += scenarioNano - baseNano;

@@ -74,7 +74,7 @@ export function renderReprice(r: RepriceReport, label: string, by?: By): string 
       ['', 'base', 'scenario', 'delta', 'delta %'],
       [['total', formatUsd(r.baseNano), formatUsd(r.scenarioNano), signed(r.deltaNano), pct(r.deltaNano, r.baseNano)]],
       ['left', 'right', 'right', 'right', 'right'],
-    ) + `${r.calls.toLocaleString('en')} calls, ${r.touchedCalls.toLocaleString('en')} of them repriced by the scenario.`,
+    ) + `${r.calls.toLocaleString('en')} calls, ${r.changedCalls.toLocaleString('en')} of them cost differently under the scenario.`,
   );
   out.push('', 'What the scenario did (each change\'s own delta, in file order):');
   for (const e of r.changes) {
@@ -89,23 +89,13 @@ export function renderReprice(r: RepriceReport, label: string, by?: By): string 
   for (const [name, lines, limit] of groups) {
     const shown = lines.slice(0, limit);
     out.push('', `Hardest hit ${name === 'team' ? 'teams' : name === 'agent' ? 'agents' : 'models'}${shown.length < lines.length ? ` (top ${shown.length} of ${lines.length})` : ''}:`);
-    out.push(
-      table(
-        ['rank', name, 'base', 'scenario', 'delta', 'delta %', 'share of delta'],
-        shown.map((l, i) => [
-          i + 1,
-          l.name,
-          formatUsd(l.baseNano),
-          formatUsd(l.scenarioNano),
-          signed(l.deltaNano),
-          pct(l.deltaNano, l.baseNano),
-          shareOf(l.deltaNano, r.deltaNano),
-        ]),
-        ['right', 'left', 'right', 'right', 'right', 'right', 'right'],
-      ).trimEnd(),
-    );
+    const rows = shown.map((l, i) => [i + 1, l.name, formatUsd(l.baseNano), formatUsd(l.scenarioNano), signed(l.deltaNano), pct(l.deltaNano, l.baseNano), shareOf(l.deltaNano, r.deltaNano)]);
+    // An unused commitment is paid by the org, not by a team: its own row, so the column adds up.
+    if (name === 'team' && r.unusedCommitmentNano > 0n && !r.scope) {
+      rows.push(['', '(unused commitment)', '$0.00', formatUsd(r.unusedCommitmentNano), signed(r.unusedCommitmentNano), '—', shareOf(r.unusedCommitmentNano, r.deltaNano)]);
+    }
+    out.push(table(['rank', name, 'base', 'scenario', 'delta', 'delta %', 'share of delta'], rows, ['right', 'left', 'right', 'right', 'right', 'right', 'right']).trimEnd());
   }
-  if (r.unusedCommitmentNano > 0n && !r.scope) out.push('', `Unused commitment ${formatUsd(r.unusedCommitmentNano)} belongs to no team: it is in the total, not in the lines above.`);
   if (r.recordedDiffers > 0) {
     out.push('', `Note: ${r.recordedDiffers.toLocaleString('en')} repriced call(s) were recorded at a price that differs from today's (config or catalog changed since); the scenario's delta is measured against today's price for them.`);
   }
