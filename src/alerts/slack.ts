@@ -42,7 +42,8 @@ export function slackBody(p: AlertPayload): SlackBody {
     { type: 'header', text: { type: 'plain_text', text: clip(headline, HEADER_MAX) } },
     {
       type: 'section',
-      text: mrkdwn(escape(p.summary)),
+      // Slack refuses an empty text: a finding without a summary still says what it is.
+      text: mrkdwn(clip(escape(p.summary.trim() || `${signal} on ${p.scope.path}`), SECTION_MAX)),
       fields: [
         mrkdwn(`*Scope*\n\`${escape(p.scope.path)}\` (${p.scope.tier})`),
         mrkdwn(`*Signal*\n${escape(signal)}`),
