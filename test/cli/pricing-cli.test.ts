@@ -131,6 +131,9 @@ describe('tollgate price-changes', () => {
     expect(r.findings).toHaveLength(1);
     expect(r.findings[0]!.evidence).toMatchObject({ since: '2026-10-06', change_pct: 20, catalog_moved: false, impact_per_30_days_usd: '$27.00' });
     expect(await refused('price-changes', '--report', file('broken.jsonl', '{"day":"2026-10-01"}\n'))).toMatch(/broken\.jsonl line 1: provider: .*/);
+    expect(await refused('price-changes', '--report', report, '--tolerance', 'lots')).toMatch(/--tolerance "lots" must be a percentage above 0/);
+    // A wider band than the move: nothing to report.
+    expect(await ok('price-changes', '--report', report, '--tolerance', '25')).toContain('No price changes');
   });
 });
 

@@ -141,7 +141,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
   const pending: Pending[] = [];
   let recordedDiffers = 0;
   // Escalator volume counts from the first of the month the window starts in.
-  const readFrom = escalators.length > 0 ? Math.min(opts.from, MONTH(opts.from)) : opts.from;
+  const readFrom = escalators.length > 0 ? MONTH(opts.from) : opts.from;
   for await (const e of events(store, readFrom, opts.to, contractual ? undefined : within)) {
     const inWindow = e.startedAt >= opts.from;
     const mine = inScope(e);

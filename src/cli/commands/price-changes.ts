@@ -6,10 +6,10 @@ import { priceChangeFinding, detectPriceChanges } from '../../analytics/price-ch
 import type { PriceChangeResult } from '../../analytics/price-change.ts';
 import { fromCostReport, fromLedger } from '../../analytics/price-change-input.ts';
 import type { CostReportRow, DailyUsage } from '../../analytics/price-change-input.ts';
-import { driftBandOf, DAY_MS, isoDay, reportWindow } from '../../analytics/unit-period.ts';
+import { DAY_MS, isoDay, reportWindow } from '../../analytics/unit-period.ts';
 import { formatBp } from '../../analytics/showback.ts';
 import { TollgateError } from '../../domain/errors.ts';
-import { usdToNano } from '../../domain/money.ts';
+import { parseDecimal, usdToNano } from '../../domain/money.ts';
 import type { CliContext } from '../context.ts';
 import { table, toJson } from '../output.ts';
 
@@ -78,7 +78,7 @@ export function registerPriceChanges(program: Command, ctx: CliContext): void {
     .option('--min-days <n>', 'days in a row that must confirm a new level', '2')
     .option('--json', 'print JSON')
     .action(async (o: { from?: string; to?: string; report?: string; tolerance: string; minDays: string; json?: boolean }) => {
-      const toleranceBp = driftBandOf(o.tolerance);
+      const toleranceBp = toleranceOf(o.tolerance);
       const minDays = Number(o.minDays);
       if (!/^\d+$/.test(o.minDays.trim()) || minDays < 1 || minDays > 30) throw new TollgateError('invalid_request', `--min-days "${o.minDays}" must be a whole number from 1 to 30`);
       const pricer = ctx.pricer();
@@ -100,6 +100,18 @@ export function registerPriceChanges(program: Command, ctx: CliContext): void {
       if (o.json) return ctx.io.stdout(toJson(priceChangesJson(result, window, source)));
       ctx.io.stdout(renderPriceChanges(result, window, source, toleranceBp));
     });
+}
+
+/** `--tolerance 2` (percent) → basis points. */
+function toleranceOf(text: string): number {
+  let bp: bigint | null = null;
+  try {
+    bp = parseDecimal(text.trim().replace(/%$/, ''), 2);
+  } catch {
+    // reported below
+  }
+  if (bp === null || bp <= 0n || bp > 10_000n) throw new TollgateError('invalid_request', `--tolerance "${text}" must be a percentage above 0 and at most 100, e.g. 2`);
+  return Number(bp);
 }
 
 function priceChangesJson(r: PriceChangeResult, window: { from: number; to: number }, source: string) {
