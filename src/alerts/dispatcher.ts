@@ -95,6 +95,11 @@ export class AlertDispatcher {
     });
   }
 
+  /** Base URL of the dashboard the alerts link to; null when not configured. */
+  get dashboardUrl(): string | null {
+    return this.#dashboardUrl;
+  }
+
   /** The sinks, as they may be shown. */
   get sinks(): { kind: Sink['kind']; label: string }[] {
     return this.#sinks.map((s) => ({ kind: s.kind, label: s.label }));

@@ -3,6 +3,7 @@
  * default (SQLite file, in-process counters, built-in simulator upstream).
  */
 import { z } from 'zod';
+import { alertsConfigSchema } from '../alerts/config.ts';
 import { routingConfigSchema } from '../gateway/routing/routing-config.ts';
 import { pricingConfigSchema } from '../pricing/index.ts';
 
@@ -65,6 +66,18 @@ export const configSchema = z.strictObject({
       lease_ms: z.number().int().min(500).max(3_600_000).optional(),
     })
     .optional(),
+  anomalies: z
+    .strictObject({
+      /** Watch every team, project and agent against its own baseline (default true). */
+      enabled: z.boolean().optional(),
+      /** How often the detector is evaluated, in seconds (default 60). */
+      evaluate_every_s: z.number().min(1).max(3600).optional(),
+      /** Detector bands and minimum volumes, snake_case (e.g. `tiers: { agent: { spend_spike_ratio: 3 } }`); checked at start-up. */
+      detector: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  /** Where anomaly notifications go: signed webhooks and Slack-compatible incoming webhooks. */
+  alerts: alertsConfigSchema.optional(),
 });
 
 export type TollgateConfig = z.output<typeof configSchema>;

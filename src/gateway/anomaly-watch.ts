@@ -98,12 +98,12 @@ export class AnomalyWatch {
     return this.#tick;
   }
 
-  /** Stops the timer, waits for an evaluation in progress and for notifications on their way. */
-  async close(): Promise<void> {
+  /** Stops the timer, waits for an evaluation in progress, and gives notifications on their way up to `deadlineMs` (then dead-letters them). */
+  async close(deadlineMs = 5_000): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.#tick;
-    await this.#o.dispatcher?.drain();
+    await this.#o.dispatcher?.close(deadlineMs);
   }
 
   async #evaluate(): Promise<void> {

@@ -198,7 +198,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerChargebackRoutes(app, routeDeps);
   registerExportRoutes(app, routeDeps);
   registerShowbackRoutes(app, routeDeps);
-  registerAnomalyRoutes(app, routeDeps);
+  const dispatcher = opts.anomalies?.dispatcher ?? null;
+  registerAnomalyRoutes(app, { ...routeDeps, alerts: dispatcher, dashboardUrl: dispatcher?.dashboardUrl ?? null });
 
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 

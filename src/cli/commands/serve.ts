@@ -6,7 +6,13 @@ import { DEMO_KEY_SCOPE } from './demo.ts';
 import { seedDemo } from '../../demo/seed-demo.ts';
 import { startDemoTraffic } from '../../demo/demo-traffic.ts';
 import { TollgateError } from '../../domain/errors.ts';
+import { AlertDispatcher, alertsConfigSchema } from '../../alerts/index.ts';
+import { Detector } from '../../analytics/anomalies/detector.ts';
+import type { DetectorOptionsInput } from '../../analytics/anomalies/options.ts';
+import type { TollgateConfig } from '../../config/config-schema.ts';
+import type { GatewayOptions } from '../../gateway/server.ts';
 import { buildGateway } from '../../gateway/server.ts';
+import type { Store } from '../../ledger/contract.ts';
 import type { ProviderConfig } from '../../gateway/upstreams.ts';
 import { createUpstreams } from '../../gateway/upstreams.ts';
 import { startSimulator } from '../../providers/simulator/index.ts';
@@ -48,6 +54,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
         }
       }
       const adminKey = ctx.env['TOLLGATE_ADMIN_KEY'] ?? (demo ? `tga-${randomBytes(24).toString('base64url')}` : null);
+      // Demo history goes in before the gateway starts, so the anomaly baselines are seeded from it.
+      const seeded = demo ? await seedDemo(store, ctx.pricer(), { now: ctx.now(), days: 90, actor: ctx.actor }) : null;
       const counters = await ctx.counters({ onError: (err) => ctx.io.stderr(`error: budget counters at ${ctx.redisTarget() ?? ''} unreachable: ${err.message}\n`) });
       const gateway = await buildGateway({
         counters,
@@ -61,6 +69,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         adminKey,
         ...(config.gateway?.body_limit ? { bodyLimit: config.gateway.body_limit } : {}),
         logger: { level: ctx.env['TOLLGATE_LOG_LEVEL'] ?? 'warn' },
+        anomalies: anomalyWatchOptions(config, store, ctx),
       });
       const address = await gateway.app.listen({ port: listenPort, host }).catch((err: unknown) => {
         throw new TollgateError('unavailable', `cannot listen on ${host}:${listenPort}: ${(err as Error).message} (choose another with --port or TOLLGATE_PORT)`, { cause: err });
@@ -69,7 +78,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
 
       const lines = [`Tollgate gateway on ${url}  (ledger: ${store.location}, ${store.capabilities.dialect}; counters: ${counters.location})`];
       if (demo) {
-        const seeded = await seedDemo(store, ctx.pricer(), { now: ctx.now(), days: 90, actor: ctx.actor });
         const key = await reissueKey(store, { scope: DEMO_KEY_SCOPE, name: 'demo', actor: ctx.actor });
         await gateway.keys.reload();
         if (o.traffic) {
@@ -78,7 +86,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         }
         lines.push(
           `Demo mode: upstream is the built-in simulator (no provider configured; no real API is called).`,
-          seeded.inserted > 0 ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days).` : 'Demo history already present.',
+          seeded && seeded.inserted > 0 ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days).` : 'Demo history already present.',
           '',
           `Demo key (${DEMO_KEY_SCOPE}), shown once:  ${key.secret}`,
           `Admin key for /api/ (this run only; set TOLLGATE_ADMIN_KEY to fix it):  ${adminKey ?? ''}`,
@@ -114,3 +122,23 @@ export function registerServe(program: Command, ctx: CliContext): void {
       for (const c of closers.filter((c) => c.kind === 'upstream')) await c.close();
     });
 }
+
+/** The detector and alert sinks from the config's `anomalies` and `alerts` sections; null when detection is off. */
+function anomalyWatchOptions(config: TollgateConfig, store: Store, ctx: CliContext): NonNullable<GatewayOptions['anomalies']> | null {
+  const a = config.anomalies;
+  if (a?.enabled === false) return null;
+  const detector = new Detector(camelKeys(a?.detector ?? {}) as DetectorOptionsInput);
+  const dispatcher = AlertDispatcher.fromConfig(config.alerts ?? alertsConfigSchema.parse({}), {
+    deliveries: store.anomalies,
+    log: { warn: (o, m) => ctx.io.stderr(`warning: ${m} ${JSON.stringify(o)}\n`), error: (o, m) => ctx.io.stderr(`error: ${m} ${JSON.stringify(o)}\n`) },
+  });
+  return { detector, dispatcher, ...(a?.evaluate_every_s === undefined ? {} : { evaluateEveryMs: a.evaluate_every_s * 1000 }) };
+}
+
+/** `spend_spike_ratio` → `spendSpikeRatio`, at every depth: YAML speaks snake_case, the detector camelCase. */
+function camelKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), camelKeys(x)]));
+}
+
