@@ -182,7 +182,8 @@ async function routedCall(
     if (escalation === null) return;
     failed = escalation;
     reason = `escalated from ${name}: ${escalation.why}`;
-    startedAt = deps.now();
+    // Strictly after the attempt it replaces, even within one millisecond: reports read attempts in time order.
+    startedAt = Math.max(deps.now(), startedAt + 1);
     id = newRequestId(startedAt);
     void reply.header('x-tollgate-request-id', id);
     void reply.header('x-tollgate-escalated-from', failed.id);

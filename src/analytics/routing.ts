@@ -1,0 +1,322 @@
+/**
+ * What cheap-first routing saved: per routed model and tier, traffic share, escalation rate and cost,
+ * against the all-frontier counterfactual (each answered request re-priced with its real usage at the
+ * frontier model's price at its own timestamp). Money is exact nano-USD; only ratios are floats.
+ *
+ * The honest arithmetic: with a frontier share f and lower tiers r times cheaper, routing costs
+ * f + (1 − f)/r of all-frontier. That holds exactly when f is the frontier's share of the
+ * all-frontier *cost*; the share of *requests* is what people quote, and it overstates the saving
+ * whenever the calls sent to the frontier are the heavy ones. Failed attempts that were escalated add
+ * their cost on top (waste). Both versions are reported.
+ */
+import { TollgateError } from '../domain/errors.ts';
+import { nanoToDecimalString } from '../domain/money.ts';
+import { formatScope, parseScope } from '../domain/scope.ts';
+import type { LedgerEvent, Store } from '../ledger/contract.ts';
+import type { Pricer } from '../pricing/index.ts';
+
+export interface RoutingReportOptions {
+  /** Inclusive epoch ms. */
+  from: number;
+  /** Exclusive epoch ms. */
+  to: number;
+  /** Only calls under this scope path. */
+  scope?: string;
+}
+
+/** Sums over a set of routed calls. */
+export interface RoutingFigures {
+  /** Client requests answered: the last attempt of each routed call. */
+  requests: number;
+  /** Requests answered by the frontier tier (escalated ones included). */
+  frontierRequests: number;
+  /** Requests answered after at least one failed lower attempt. */
+  escalatedRequests: number;
+  /** Effective cost of every attempt, the failed ones included. */
+  actualNano: bigint;
+  /** The same requests, all answered by the frontier: each at the frontier's price for its usage at its timestamp. */
+  counterfactualNano: bigint;
+  /** counterfactual − actual. */
+  savingNano: bigint;
+  /** What the frontier's answers cost (the same in both worlds). */
+  frontierNano: bigint;
+  /** What the requests answered below the frontier cost … */
+  belowNano: bigint;
+  /** … and would have cost on the frontier. */
+  belowCounterfactualNano: bigint;
+  /** Cost of the attempts that failed and were escalated. */
+  wasteNano: bigint;
+  /** Answers whose frontier model has no price: counted at their actual cost in the counterfactual. */
+  unpricedCounterfactual: number;
+}
+
+/** The formula with the measured mix; floats, for reading. Null where a denominator is zero. */
+export interface RoutingFormula {
+  /** Frontier share of requests. */
+  f: number | null;
+  /** Frontier share of the all-frontier cost. */
+  fCost: number | null;
+  /** How many times cheaper the lower tiers were on the requests they answered (counterfactual ÷ actual). */
+  r: number | null;
+  /** waste ÷ all-frontier. */
+  waste: number | null;
+  /** 1 − (f + (1 − f)/r): the saving the share of requests predicts. */
+  predictedSaving: number | null;
+  /** 1 − actual ÷ all-frontier = 1 − (fCost + (1 − fCost)/r + waste), exactly. */
+  actualSaving: number | null;
+}
+
+export interface TierLine {
+  tier: string;
+  /** The routed model's top tier (its calls are their own counterfactual). */
+  frontier: boolean;
+  /** Models that served the tier's calls. */
+  models: string[];
+  /** Attempts that ran on this tier. */
+  calls: number;
+  /** Requests this tier answered. */
+  answered: number;
+  /** Attempts on this tier that failed and went up a tier. */
+  escalated: number;
+  costNano: bigint;
+  /** What the requests this tier answered would have cost on the frontier. */
+  counterfactualNano: bigint;
+}
+
+export interface AliasReport {
+  alias: string;
+  /** `provider/model` of the frontier the lower tiers were compared with (more than one if the config changed). */
+  frontierModels: string[];
+  tiers: TierLine[];
+  figures: RoutingFigures;
+  formula: RoutingFormula;
+}
+
+export interface RoutingReport {
+  from: number;
+  to: number;
+  scope: string | null;
+  aliases: AliasReport[];
+  total: RoutingFigures;
+  formula: RoutingFormula;
+}
+
+const PAGE = 1000;
+
+export async function routingReport(store: Store, pricer: Pricer, opts: RoutingReportOptions): Promise<RoutingReport> {
+  if (!(opts.from < opts.to)) throw new TollgateError('invalid_request', 'the report period is empty: "from" must be before "to"');
+  let within: { tier: 'org' | 'team' | 'project' | 'agent'; id: string } | undefined;
+  let scope: string | null = null;
+  if (opts.scope !== undefined) {
+    scope = formatScope(parseScope(opts.scope));
+    const node = await store.directory.getScope(scope);
+    if (!node) throw new TollgateError('not_found', `scope "${scope}" does not exist (see \`tollgate scopes list\`)`);
+    within = { tier: node.tier, id: node.id };
+  }
+  const acc = new Accumulator(pricer);
+  let cursor: string | undefined;
+  do {
+    const page = await store.ledger.events({ from: opts.from, to: opts.to, routed: true, limit: PAGE, ...(within ? { within } : {}), ...(cursor ? { cursor } : {}) });
+    for (const e of page.rows) acc.add(e);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  const aliases = acc.aliases();
+  const total = aliases.reduce((t, a) => addFigures(t, a.figures), emptyFigures());
+  return { from: opts.from, to: opts.to, scope, aliases, total, formula: formulaOf(total) };
+}
+
+/**
+ * Folds routed attempts read newest first. A replacement attempt starts strictly after the one it
+ * replaces, so by the time a failed attempt is read its replacement has named it.
+ */
+class Accumulator {
+  readonly #pricer: Pricer;
+  readonly #superseded = new Set<string>();
+  readonly #by = new Map<string, { figures: RoutingFigures; tiers: Map<string, TierLine & { modelSet: Set<string> }>; frontiers: Set<string> }>();
+
+  constructor(pricer: Pricer) {
+    this.#pricer = pricer;
+  }
+
+  add(e: LedgerEvent): void {
+    const r = e.routing;
+    if (!r) return;
+    let a = this.#by.get(r.alias);
+    if (!a) this.#by.set(r.alias, (a = { figures: emptyFigures(), tiers: new Map(), frontiers: new Set() }));
+    let t = a.tiers.get(r.tier);
+    if (!t) a.tiers.set(r.tier, (t = { tier: r.tier, frontier: false, models: [], modelSet: new Set(), calls: 0, answered: 0, escalated: 0, costNano: 0n, counterfactualNano: 0n }));
+    const f = a.figures;
+    const cost = e.effectiveCostNano;
+    t.calls++;
+    t.costNano += cost;
+    t.modelSet.add(e.servedModel);
+    f.actualNano += cost;
+    if (r.frontier === null) t.frontier = true;
+    else a.frontiers.add(r.frontier);
+    const superseded = this.#superseded.delete(e.id);
+    if (r.escalatedFrom !== null) this.#superseded.add(r.escalatedFrom);
+    if (superseded) {
+      t.escalated++;
+      f.wasteNano += cost;
+      return;
+    }
+    f.requests++;
+    t.answered++;
+    if (r.escalatedFrom !== null) f.escalatedRequests++;
+    if (r.frontier === null) {
+      f.frontierRequests++;
+      f.frontierNano += cost;
+      f.counterfactualNano += cost;
+      t.counterfactualNano += cost;
+      return;
+    }
+    const counterfactual = this.#frontierPrice(r.frontier, e);
+    if (counterfactual === null) f.unpricedCounterfactual++;
+    const cf = counterfactual ?? cost;
+    f.belowNano += cost;
+    f.belowCounterfactualNano += cf;
+    f.counterfactualNano += cf;
+    t.counterfactualNano += cf;
+  }
+
+  /** The call's usage at the frontier's effective price at the call's start; null when the frontier has no price. */
+  #frontierPrice(frontier: string, e: LedgerEvent): bigint | null {
+    const slash = frontier.indexOf('/');
+    const q = this.#pricer.price(frontier.slice(0, slash), frontier.slice(slash + 1), e.usage, e.startedAt);
+    return q.source === 'unpriced' ? null : q.effectiveNano;
+  }
+
+  aliases(): AliasReport[] {
+    return [...this.#by]
+      .map(([alias, a]) => {
+        a.figures.savingNano = a.figures.counterfactualNano - a.figures.actualNano;
+        // Cheapest tier first (by cost per call), the frontier last.
+        const perCall = (t: TierLine) => (t.calls === 0 ? 0 : Number(t.costNano) / t.calls);
+        const tiers = [...a.tiers.values()]
+          .map(({ modelSet, ...t }) => ({ ...t, models: [...modelSet].sort() }))
+          .sort((x, y) => Number(x.frontier) - Number(y.frontier) || perCall(x) - perCall(y) || (x.tier < y.tier ? -1 : 1));
+        return { alias, frontierModels: [...a.frontiers].sort(), tiers, figures: a.figures, formula: formulaOf(a.figures) };
+      })
+      .sort((x, y) => (x.figures.actualNano > y.figures.actualNano ? -1 : x.figures.actualNano < y.figures.actualNano ? 1 : x.alias < y.alias ? -1 : 1));
+  }
+}
+
+function emptyFigures(): RoutingFigures {
+  return {
+    requests: 0,
+    frontierRequests: 0,
+    escalatedRequests: 0,
+    actualNano: 0n,
+    counterfactualNano: 0n,
+    savingNano: 0n,
+    frontierNano: 0n,
+    belowNano: 0n,
+    belowCounterfactualNano: 0n,
+    wasteNano: 0n,
+    unpricedCounterfactual: 0,
+  };
+}
+
+function addFigures(a: RoutingFigures, b: RoutingFigures): RoutingFigures {
+  return {
+    requests: a.requests + b.requests,
+    frontierRequests: a.frontierRequests + b.frontierRequests,
+    escalatedRequests: a.escalatedRequests + b.escalatedRequests,
+    actualNano: a.actualNano + b.actualNano,
+    counterfactualNano: a.counterfactualNano + b.counterfactualNano,
+    savingNano: a.savingNano + b.savingNano,
+    frontierNano: a.frontierNano + b.frontierNano,
+    belowNano: a.belowNano + b.belowNano,
+    belowCounterfactualNano: a.belowCounterfactualNano + b.belowCounterfactualNano,
+    wasteNano: a.wasteNano + b.wasteNano,
+    unpricedCounterfactual: a.unpricedCounterfactual + b.unpricedCounterfactual,
+  };
+}
+
+/** n ÷ d as a float from exact integers; null when d is not positive. */
+export function ratio(n: bigint | number, d: bigint | number): number | null {
+  if (BigInt(d) <= 0n) return null;
+  // Scale before dividing so the float keeps 12 significant digits whatever the magnitudes.
+  const SCALE = 10n ** 12n;
+  return Number((BigInt(n) * SCALE) / BigInt(d)) / 1e12;
+}
+
+export function formulaOf(x: RoutingFigures): RoutingFormula {
+  const f = ratio(x.frontierRequests, x.requests);
+  const r = ratio(x.belowCounterfactualNano, x.belowNano);
+  // With nothing answered below the frontier, r is undefined but (1 − f)/r is 0: every request was on the frontier.
+  const below = (share: number) => (share === 1 ? 0 : r === null ? null : (1 - share) / r);
+  const predicted = f === null ? null : below(f);
+  return {
+    f,
+    fCost: ratio(x.frontierNano, x.counterfactualNano),
+    r,
+    waste: ratio(x.wasteNano, x.counterfactualNano),
+    predictedSaving: f === null || predicted === null ? null : 1 - (f + predicted),
+    actualSaving: x.counterfactualNano > 0n ? 1 - (ratio(x.actualNano, x.counterfactualNano) ?? 0) : null,
+  };
+}
+
+const usd = (nano: bigint) => nanoToDecimalString(nano);
+
+function figuresJson(x: RoutingFigures) {
+  return {
+    requests: x.requests,
+    frontier_requests: x.frontierRequests,
+    escalated_requests: x.escalatedRequests,
+    actual_usd: usd(x.actualNano),
+    actual_nano: x.actualNano.toString(),
+    all_frontier_usd: usd(x.counterfactualNano),
+    all_frontier_nano: x.counterfactualNano.toString(),
+    saving_usd: usd(x.savingNano),
+    saving_nano: x.savingNano.toString(),
+    frontier_answers_nano: x.frontierNano.toString(),
+    below_frontier_nano: x.belowNano.toString(),
+    below_frontier_all_frontier_nano: x.belowCounterfactualNano.toString(),
+    escalation_waste_nano: x.wasteNano.toString(),
+    unpriced_counterfactual_calls: x.unpricedCounterfactual,
+  };
+}
+
+function formulaJson(m: RoutingFormula) {
+  return {
+    blended_cost: 'f + (1 - f) / r + waste, of all-frontier',
+    f_requests: m.f,
+    f_cost: m.fCost,
+    r: m.r,
+    waste: m.waste,
+    predicted_saving_from_request_share: m.predictedSaving,
+    actual_saving: m.actualSaving,
+  };
+}
+
+/** The report as the CLI's --json and the admin API print it: money as decimal USD and nano strings, ratios as fractions. */
+export function routingJson(r: RoutingReport) {
+  return {
+    from: new Date(r.from).toISOString(),
+    to: new Date(r.to).toISOString(),
+    scope: r.scope,
+    routed_models: r.aliases.map((a) => ({
+      alias: a.alias,
+      frontier_models: a.frontierModels,
+      tiers: a.tiers.map((t) => ({
+        tier: t.tier,
+        frontier: t.frontier,
+        models: t.models,
+        calls: t.calls,
+        answered: t.answered,
+        share_of_requests: ratio(t.answered, a.figures.requests),
+        escalated: t.escalated,
+        escalation_rate: ratio(t.escalated, t.calls),
+        cost_usd: usd(t.costNano),
+        cost_nano: t.costNano.toString(),
+        all_frontier_usd: usd(t.counterfactualNano),
+        all_frontier_nano: t.counterfactualNano.toString(),
+      })),
+      ...figuresJson(a.figures),
+      escalation_rate: ratio(a.figures.escalatedRequests, a.figures.requests),
+      formula: formulaJson(a.formula),
+    })),
+    total: { ...figuresJson(r.total), escalation_rate: ratio(r.total.escalatedRequests, r.total.requests), formula: formulaJson(r.formula) },
+  };
+}
