@@ -58,6 +58,8 @@ export interface PriceChange {
 
 /** A detection as an alert sink delivers it. */
 export interface PriceChangeFinding {
+  /** Stable per model and change day (the same on every run): a sink drops repeats by it. */
+  key: string;
   title: string;
   summary: string;
   evidence: Record<string, string | number | boolean>;
@@ -190,6 +192,7 @@ export function priceChangeFinding(c: PriceChange): PriceChangeFinding {
     `At this volume that is ${up ? '+' : ''}${formatUsd(c.impactNanoPer30Days)} per 30 days. ` +
     (up ? 'Look for an expired discount, a provider price rise, or a stale catalog.' : 'Look for a new discount or a provider price cut the catalog does not know yet.');
   return {
+    key: `price_change:${what}:${isoDay(c.since)}`,
     title,
     summary: summaryText,
     evidence: {

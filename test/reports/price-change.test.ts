@@ -40,6 +40,7 @@ describe('on a provider cost report', () => {
     expect(c.impactNanoPer30Days).toBe(216_000_000_000n);
     const f = priceChangeFinding(c);
     expect(f.title).toBe('anthropic/claude-sonnet-4-5: effective price +25.0% since 2026-10-06, catalog unchanged');
+    expect(f.key).toBe('price_change:anthropic/claude-sonnet-4-5:2026-10-06');
     expect(f.summary).toContain('Paid 80.0% of the catalog list price from 2026-10-01 to 2026-10-05, 100.0% since 2026-10-06 (5 days)');
     expect(f.evidence).toMatchObject({ since: '2026-10-06', paid_vs_catalog_before_pct: 80, paid_vs_catalog_after_pct: 100, catalog_moved: false, unit_price_before: '$3.2727/MTok', unit_price_after: '$4.0909/MTok' });
     expect(trends[0]?.days).toHaveLength(10);

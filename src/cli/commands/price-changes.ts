@@ -121,7 +121,7 @@ function priceChangesJson(r: PriceChangeResult, window: { from: number; to: numb
     source,
     findings: r.changes.map((c) => {
       const f = priceChangeFinding(c);
-      return { title: f.title, summary: f.summary, evidence: f.evidence };
+      return { key: f.key, title: f.title, summary: f.summary, evidence: f.evidence };
     }),
     trends: r.trends.map((t) => ({
       provider: t.provider,
