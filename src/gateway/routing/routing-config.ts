@@ -64,7 +64,7 @@ const policy = z.strictObject({
   tier: slug,
 });
 
-const scopePath = z.string().regex(/^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*){0,3}$/, 'a policy key is a scope path: org, org/team, org/team/project or org/team/project/agent');
+const SCOPE_PATH = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*){0,3}$/;
 
 const routedModel = z
   .strictObject({
@@ -79,7 +79,12 @@ const routedModel = z
     /** A project past a soft budget that has degrade_to set runs on the cheapest tier, without escalation (default true). */
     degrade_on_soft_cap: z.boolean().optional(),
     /** Per scope, a fixed tier (the most specific scope wins). */
-    policies: z.record(scopePath, policy).optional(),
+    // zod 4 reports a bad record key as a bare "Invalid key in record": the message goes on the record itself.
+    policies: z
+      .record(z.string().regex(SCOPE_PATH), policy, {
+        error: (iss) => (iss.code === 'invalid_key' ? `a policy key is a scope path (org, org/team, org/team/project or org/team/project/agent), got ${JSON.stringify(iss.input)}` : undefined),
+      })
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const names = m.tiers.map((t) => t.name);
@@ -94,10 +99,9 @@ const routedModel = z
   });
 
 /** Schema of the `routing:` config section: routed model name → its tiers and rules. */
-export const routingConfigSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9][\w.:-]*$/, 'a routed model name is letters, digits, ".", "_", ":" or "-", e.g. auto'),
-  routedModel,
-);
+export const routingConfigSchema = z.record(z.string().regex(/^[A-Za-z0-9][\w.:-]*$/), routedModel, {
+  error: (iss) => (iss.code === 'invalid_key' ? `a routed model name is letters, digits, ".", "_", ":" or "-" (e.g. auto), got ${JSON.stringify(iss.input)}` : undefined),
+});
 
 export type RoutingConfig = z.output<typeof routingConfigSchema>;
 export type RoutedModelConfig = z.output<typeof routedModel>;
