@@ -17,7 +17,7 @@ export function describeChange(c: ScenarioChange): string {
       return `multiply ${c.provider}/${c.model ?? '*'} prices ${formatFactor(c.factor)}${since(c.fromMs)}`;
     case 'prices':
       return `new prices for ${c.provider}/${c.model ?? '*'}${since(c.fromMs)}: ${Object.entries(c.prices)
-        .map(([k, v]) => `${k.replace(/_mtok$/, '').replace(/_kcount$/, ' per 1k requests')} ${k.endsWith('_kcount') ? formatUsd(v * 1000n) : perMTok(v)}`)
+        .map(([k, v]) => (k === 'requests_kcount' ? `${formatUsd(v, 4)} per 1k requests` : `${k.replace(/_mtok$/, '')} ${perMTok(v)}`))
         .join(', ')}`;
     case 'escalator':
       return `escalator on ${c.provider}/${c.model ?? '*'}: ${c.tiers.map((t) => `${formatFactor(t.factor)} beyond ${mtok(t.aboveTokens)}`).join(', ')} in a calendar month`;

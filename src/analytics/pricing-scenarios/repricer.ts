@@ -37,6 +37,7 @@ export interface RepriceOptions {
   scope?: string;
   /** The `pricing:` config the ledger is priced with. */
   pricing?: PricingConfig | undefined;
+  /** Catalog to resolve models in; default the bundled genai-prices data. */
   catalog?: Catalog;
 }
 
@@ -149,7 +150,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
     const hits = inWindow ? changesFor(tables, e.provider, namesOf(e.provider, e.servedModel)).filter((h) => h.fromMs <= e.startedAt) : [];
     if (hits.length > 0) {
       const today = base.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
-      if (today !== e.effectiveCostNano) recordedDiffers++;
+      if (mine && today !== e.effectiveCostNano) recordedDiffers++;
       let prev = today;
       for (const h of hits) {
         const now = prefixes[tables.indexOf(h)]!.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
