@@ -14,6 +14,7 @@ import { nanoToDecimalString } from '../domain/money.ts';
 import { formatScope, parseScope } from '../domain/scope.ts';
 import type { LedgerEvent, Store } from '../ledger/contract.ts';
 import type { Pricer } from '../pricing/index.ts';
+import { parseMonthLabel } from './showback.ts';
 
 export interface RoutingReportOptions {
   /** Inclusive epoch ms. */
@@ -102,6 +103,16 @@ export interface RoutingReport {
 }
 
 const PAGE = 1000;
+const DAY_MS = 86_400_000;
+
+/** The report's period: a UTC month (`YYYY-MM`), or the last `days` days up to `now` (default 30). */
+export function routingPeriod(opts: { days?: number; month?: string }, now: number): { from: number; to: number; label: string } {
+  if (opts.days !== undefined && opts.month !== undefined) throw new TollgateError('invalid_request', 'give days or month, not both');
+  if (opts.month !== undefined) return parseMonthLabel(opts.month);
+  const days = opts.days ?? 30;
+  if (!Number.isInteger(days) || days < 1 || days > 3660) throw new TollgateError('invalid_request', `days must be a whole number from 1 to 3660, got ${days}`);
+  return { from: now - days * DAY_MS, to: now + 1, label: `last ${days} days` };
+}
 
 export async function routingReport(store: Store, pricer: Pricer, opts: RoutingReportOptions): Promise<RoutingReport> {
   if (!(opts.from < opts.to)) throw new TollgateError('invalid_request', 'the report period is empty: "from" must be before "to"');

@@ -21,7 +21,7 @@ export async function startDemoTraffic(store: Store, gatewayUrl: string, opts: {
   for (const a of DEMO_AGENTS) {
     const { secret } = await reissueKey(store, { scope: a.path, name: 'demo-traffic', actor: opts.actor });
     const kind = DEMO_OUTCOME_TYPES.find((t) => t.agent === a.path);
-    agents.push({ secret, name: a.path.split('/').at(-1)!, provider: a.provider, model: a.models[0]![0], medianInput: a.medianInput, sigma: a.sigma, outcome: kind ? { type: kind.type, share: kind.share } : null, calls: 0 });
+    agents.push({ secret, name: a.path.split('/').at(-1)!, provider: a.provider, model: a.routed ?? a.models[0]![0], medianInput: a.medianInput, sigma: a.sigma, outcome: kind ? { type: kind.type, share: kind.share } : null, calls: 0 });
   }
   // Trace ids of this run: a restart starts new traces rather than adding to old ones.
   const run = Date.now().toString(36);

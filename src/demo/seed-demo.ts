@@ -15,6 +15,7 @@ import { usage } from '../domain/usage.ts';
 import type { BudgetInput, LedgerEvent, Store } from '../ledger/contract.ts';
 import type { OutcomeInput } from '../ledger/outcomes-contract.ts';
 import type { Pricer } from '../pricing/index.ts';
+import { DEMO_ESCALATION_RATE, DEMO_FRONTIER_WEIGHT, demoFrontierModel, routeDemoCall } from './demo-routing.ts';
 
 interface DemoAgent {
   path: string;
@@ -28,10 +29,12 @@ interface DemoAgent {
   outputRatio: number;
   cacheShare: number;
   reasoningShare: number;
+  /** Calls ask for this routed model (DEMO_ROUTING): its budget tier is the first model, its frontier the last. */
+  routed?: string;
 }
 
 export const DEMO_AGENTS: readonly DemoAgent[] = [
-  { path: 'acme/support/helpdesk/triage-bot', provider: 'anthropic', models: [['claude-haiku-4-5', 0.85], ['claude-sonnet-4-5', 0.15]], callsPerDay: 420, medianInput: 1800, sigma: 0.6, outputRatio: 0.15, cacheShare: 0.6, reasoningShare: 0 },
+  { path: 'acme/support/helpdesk/triage-bot', provider: 'anthropic', models: [['claude-haiku-4-5', 0.85], ['claude-sonnet-4-5', 0.15]], callsPerDay: 420, medianInput: 1800, sigma: 0.6, outputRatio: 0.15, cacheShare: 0.6, reasoningShare: 0, routed: 'auto-claude' },
   { path: 'acme/support/helpdesk/summariser', provider: 'openai', models: [['gpt-4.1-mini', 1]], callsPerDay: 260, medianInput: 3500, sigma: 0.5, outputRatio: 0.08, cacheShare: 0.3, reasoningShare: 0 },
   { path: 'acme/eng/code-review/review-bot', provider: 'anthropic', models: [['claude-sonnet-4-5', 1]], callsPerDay: 140, medianInput: 12_000, sigma: 0.9, outputRatio: 0.1, cacheShare: 0.5, reasoningShare: 0 },
   { path: 'acme/eng/ci/test-fixer', provider: 'anthropic', models: [['claude-sonnet-4-5', 0.7], ['claude-opus-4-5', 0.3]], callsPerDay: 90, medianInput: 30_000, sigma: 1.2, outputRatio: 0.06, cacheShare: 0.7, reasoningShare: 0 },
@@ -180,7 +183,8 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
         if (startedAt > opts.now) continue;
         let pick = r();
         const model = a.models.find(([, share]) => (pick -= share) <= 0)?.[0] ?? a.models[0]![0];
-        const inputAll = Math.max(50, Math.round(a.medianInput * (bloated ? bloat.factor : 1) * Math.exp(a.sigma * normal(r))));
+        const weight = a.routed !== undefined && model === demoFrontierModel(a.routed) ? DEMO_FRONTIER_WEIGHT : 1;
+        const inputAll = Math.max(50, Math.round(a.medianInput * weight * (bloated ? bloat.factor : 1) * Math.exp(a.sigma * normal(r))));
         const cached = a.provider === 'anthropic' || a.cacheShare > 0 ? Math.floor(inputAll * a.cacheShare * r()) : 0;
         const cacheWrite = a.provider === 'anthropic' && r() < 0.1 ? Math.floor((inputAll - cached) * 0.5) : 0;
         const output = Math.max(1, Math.round(inputAll * a.outputRatio * (0.5 + r())));
@@ -194,7 +198,7 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
         const q = pricer.price(a.provider, model, u, startedAt);
         const failed = r() < 0.01;
         const latencyMs = Math.round(400 + output * 12 * (0.5 + r()));
-        events.push({
+        const event: LedgerEvent = {
           id: `demo-${chain.agentId.slice(0, 8)}-${day}-${n}`,
           startedAt,
           endedAt: startedAt + latencyMs,
@@ -215,7 +219,8 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
           estimated: false,
           traceId: looping ? `demo-trace-${day}-runaway-${chain.agentName}` : `demo-trace-${day}-${Math.floor(n / 4)}-${chain.agentName}`,
           tags: { customer: `customer-${1 + Math.floor(Math.pow(r(), 3) * 40)}`, demo: 'true' },
-        });
+        };
+        events.push(...(a.routed === undefined ? [event] : routeDemoCall(event, a.routed, pricer, r() < DEMO_ESCALATION_RATE, n)));
       }
     }
     total += events.length;

@@ -26,6 +26,7 @@ import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
 import { ModelRouter } from './model-router.ts';
 import type { RoutingConfig } from './routing/routing-config.ts';
+import { registerRoutingReportRoutes } from './routing/report-routes.ts';
 import { RoutingTable } from './routing/routing-table.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
 import type { AnomalyWatchOptions } from './anomaly-watch.ts';
@@ -198,6 +199,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerChargebackRoutes(app, routeDeps);
   registerExportRoutes(app, routeDeps);
   registerShowbackRoutes(app, routeDeps);
+  registerRoutingReportRoutes(app, routeDeps);
   const dispatcher = opts.anomalies?.dispatcher ?? null;
   registerAnomalyRoutes(app, { ...routeDeps, alerts: dispatcher, dashboardUrl: dispatcher?.dashboardUrl ?? null });
 

@@ -15,7 +15,7 @@ import type { LedgerEvent } from '../../src/ledger/contract.ts';
 import type { Simulator } from '../../src/providers/simulator/index.ts';
 import { startSimulator } from '../../src/providers/simulator/index.ts';
 import type { Harness } from '../support/gateway.ts';
-import { startHarness, UPSTREAM_ANTHROPIC_KEY, UPSTREAM_OPENAI_KEY } from '../support/gateway.ts';
+import { ADMIN_KEY, startHarness, UPSTREAM_ANTHROPIC_KEY, UPSTREAM_OPENAI_KEY } from '../support/gateway.ts';
 
 const TIERS = [
   { name: 'budget', model: 'openai/gpt-4.1-mini' },
@@ -307,5 +307,29 @@ describe('degrade on a spent soft budget', () => {
     const e = await row(r.id);
     expect(e).toMatchObject({ requestedModel: 'gpt-4.1', servedModel: 'gpt-4.1-mini' });
     expect(e.routing).toMatchObject({ alias: 'auto', tier: 'budget', frontier: 'openai/gpt-4.1' });
+  });
+});
+
+describe('GET /api/reports/routing', () => {
+  it('reports what the calls above did, per routed model and tier', async () => {
+    await h.gateway.writer.flush();
+    const get = (query: string, auth = `Bearer ${ADMIN_KEY}`) => request(`${h.url}/api/reports/routing${query}`, { headers: { authorization: auth } });
+    const res = await get('?days=1');
+    expect(res.statusCode).toBe(200);
+    const body = (await res.body.json()) as {
+      period: string;
+      routed_models: { alias: string; requests: number; escalated_requests: number; tiers: { tier: string; calls: number; answered: number; escalated: number }[] }[];
+    };
+    expect(body.period).toBe('last 1 days');
+    const picky = body.routed_models.find((m) => m.alias === 'picky');
+    expect(picky).toMatchObject({ requests: 1, escalated_requests: 1 });
+    expect(picky?.tiers.map((t) => [t.tier, t.calls, t.answered, t.escalated])).toEqual([
+      ['nano', 1, 0, 1],
+      ['mini', 1, 0, 1],
+      ['frontier', 1, 1, 0],
+    ]);
+    expect((await get('?days=soon')).statusCode).toBe(400);
+    expect((await get('?days=1&month=2026-10')).statusCode).toBe(400);
+    expect((await get('?days=1', 'Bearer wrong')).statusCode).toBe(401);
   });
 });

@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { AliasReport, RoutingFigures, RoutingFormula, RoutingReport } from '../../analytics/routing.ts';
-import { ratio, routingJson, routingReport } from '../../analytics/routing.ts';
+import { ratio, routingJson, routingPeriod, routingReport } from '../../analytics/routing.ts';
 import { TollgateError } from '../../domain/errors.ts';
 import { formatUsd } from '../../domain/money.ts';
 import type { CliContext } from '../context.ts';
 import { table, toJson } from '../output.ts';
-import { parseMonth } from '../parse-time.ts';
-
-const DAY_MS = 86_400_000;
 
 function days(v: string): number {
   const n = Number(v);
@@ -27,8 +24,7 @@ export function registerRoutingReport(report: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (o: { days?: number; month?: string; scope?: string; json?: boolean }) => {
       if (o.days !== undefined && o.month !== undefined) throw new TollgateError('invalid_request', 'give --days or --month, not both');
-      const now = ctx.now();
-      const period = o.month !== undefined ? parseMonth(o.month) : { from: now - (o.days ?? 30) * DAY_MS, to: now + 1, label: `last ${o.days ?? 30} days` };
+      const period = routingPeriod(o, ctx.now());
       const store = await ctx.store();
       const r = await routingReport(store, ctx.pricer(), { from: period.from, to: period.to, ...(o.scope === undefined ? {} : { scope: o.scope }) });
       ctx.io.stdout(o.json ? toJson(routingJson(r)) : renderRouting(r, period.label));

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { reissueKey } from '../../admin/create-key.ts';
 import { DEMO_KEY_SCOPE } from './demo.ts';
+import { DEMO_ROUTING } from '../../demo/demo-routing.ts';
 import { seedDemo } from '../../demo/seed-demo.ts';
 import { startDemoTraffic } from '../../demo/demo-traffic.ts';
 import { TollgateError } from '../../domain/errors.ts';
@@ -65,7 +66,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
         pricer: ctx.pricer(),
         upstreams: createUpstreams(providers, { headersTimeoutMs: config.gateway?.upstream_timeout_ms }),
         aliases: config.models ?? {},
-        ...(config.routing ? { routing: config.routing } : {}),
+        // The demo routes too: the triage bot asks for auto-claude, and anyone can try "model": "auto".
+        ...(config.routing ? { routing: config.routing } : demo ? { routing: DEMO_ROUTING } : {}),
         adminKey,
         ...(config.gateway?.body_limit ? { bodyLimit: config.gateway.body_limit } : {}),
         logger: { level: ctx.env['TOLLGATE_LOG_LEVEL'] ?? 'warn' },
