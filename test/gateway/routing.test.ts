@@ -115,7 +115,7 @@ describe('classification', () => {
     ['a deep conversation', { messages: Array.from({ length: 7 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` })) }, 'frontier', '7 messages > 6 → frontier'],
     ['tools', { tools: [weather] }, 'frontier', '1 tool offered → frontier'],
     ['code', { content: 'why does this fail?\n```\nx = [1, 2\n```' }, 'frontier', 'code (a code fence) → frontier'],
-    ['code without a fence', { content: 'def area(r):\n    return 3.14 * r * r' }, 'frontier', 'code (a function definition) → frontier'],
+    ['code without a fence', { content: 'def area(r):\n    return 3.14 * r * r' }, 'frontier', 'code (a definition) → frontier'],
     ['maths', { content: 'prove that the square root of 2 is irrational' }, 'frontier', 'maths (a maths word) → frontier'],
     ['LaTeX', { content: 'simplify \\frac{a}{b} + 1' }, 'frontier', 'maths (LaTeX) → frontier'],
   ] as const)('%s → %s, and the ledger says why', async (_, call, tier, reason) => {

@@ -18,24 +18,18 @@ export interface RequestFeatures {
 }
 
 /** Code and maths are looked for in this many trailing characters: the current task, at a bounded cost. */
-export const SCAN_CHARS = 32_768;
+export const SCAN_CHARS = 16_384;
 
-// Each alternative is a named pattern so a reason can say what was seen.
-const CODE: [string, RegExp][] = [
-  ['a code fence', /```/],
-  ['a function definition', /^\s*(?:def \w+\s*\(|(?:export\s+)?(?:async\s+)?function\s*\w*\s*\(|fn \w+\s*[(<]|func \w+\s*\()/m],
-  ['a class definition', /^\s*(?:public\s+|export\s+)?class \w+\s*[:({<]/m],
-  ['an import', /^\s*(?:import\s+(?:[\w.]+\s*;?\s*$|[{*]|\w+\s+from\s)|from\s+[\w.]+\s+import\s|#include\s*[<"]|using\s+[\w.]+;|package\s+[\w.]+;?\s*$)/m],
-  ['an assignment', /^\s*(?:const|let|var)\s+\w+\s*(?::\s*\w+\s*)?=/m],
-  ['SQL', /\b(?:SELECT\s+[\w*.,\s]+?\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|CREATE\s+TABLE)\b/],
-];
+// Line-start patterns are tried only where a line starts (sticky), so prose costs one failed character test per line.
+const CODE_LINE =
+  /[ \t]*(?:(?<definition>def \w+\s*\(|(?:export\s+)?(?:async\s+)?function\s*\w*\s*\(|fn \w+\s*[(<]|func \w+\s*\(|(?:public\s+|export\s+)?class \w+\s*[:({<])|(?<import>import\s+(?:[\w.]+[ \t]*;?[ \t]*$|[{*]|\w+\s+from\s)|from\s+[\w.]+\s+import\s|#include\s*[<"]|using\s+[\w.]+;|package\s+[\w.]+;?[ \t]*$)|(?<assignment>(?:const|let|var)\s+\w+\s*(?::\s*\w+\s*)?=))/my;
+const SQL = /\b(?:SELECT\s+[\w*.,\s]+?\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|CREATE\s+TABLE)\b/;
+const CODE_LABEL: Record<string, string> = { definition: 'a definition', import: 'an import', assignment: 'an assignment' };
 
-const MATH: [string, RegExp][] = [
-  ['LaTeX', /\\(?:frac|int|sum|prod|sqrt|lim|partial|mathbb|begin\{(?:equation|align)|cdot|infty)\b|\$\$/],
-  ['maths symbols', /[∫∑∏√∂∇∞≤≥≠≈±∀∃∈]/u],
-  ['an exponent', /\b[a-z0-9]\^[\d{(]/i],
-  ['a maths word', /\b(?:prove|proof|theorem|lemma|integral|derivative|differentiate|eigenvalues?|polynomial|equation)\b/i],
-];
+const LATEX = /\\(?:frac|int|sum|prod|sqrt|lim|partial|mathbb|begin\{(?:equation|align)|cdot|infty)\b/;
+const MATH_SYMBOLS = /[∫∑∏√∂∇∞≤≥≠≈±∀∃∈]/u;
+const EXPONENT = /\b[a-z0-9]\^[\d{(]/i;
+const MATH_WORD = /\b(?:prove|proof|theorem|lemma|integral|derivative|differentiate|eigenvalues?|polynomial|equation)\b/i;
 
 export function requestFeatures(body: Record<string, unknown>): RequestFeatures {
   const texts: string[] = [];
@@ -48,7 +42,7 @@ export function requestFeatures(body: Record<string, unknown>): RequestFeatures 
   const convo = Array.isArray(body['messages']) ? body['messages'] : Array.isArray(body['input']) ? body['input'] : null;
   const tools = Array.isArray(body['tools']) ? body['tools'].length : Array.isArray(body['functions']) ? body['functions'].length : 0;
   const tail = tailText(texts, SCAN_CHARS);
-  return { promptChars: chars, messages: convo ? convo.length : texts.length > 0 ? 1 : 0, tools, code: firstMatch(CODE, tail), math: firstMatch(MATH, tail) };
+  return { promptChars: chars, messages: convo ? convo.length : texts.length > 0 ? 1 : 0, tools, code: codeIn(tail), math: mathIn(tail) };
 }
 
 /** Strings of a prompt: plain strings, and `text`/`content` of nested parts (tool results included). */
@@ -83,7 +77,23 @@ function tailText(texts: readonly string[], max: number): string {
   return parts.reverse().join('\n');
 }
 
-function firstMatch(patterns: readonly [string, RegExp][], text: string): string | null {
-  for (const [what, re] of patterns) if (re.test(text)) return what;
-  return null;
+function codeIn(text: string): string | null {
+  if (text.includes('```')) return 'a code fence';
+  for (let at = 0; at < text.length; ) {
+    CODE_LINE.lastIndex = at;
+    const groups = CODE_LINE.exec(text)?.groups;
+    if (groups) for (const [name, v] of Object.entries(groups)) if (v !== undefined) return CODE_LABEL[name] ?? name;
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) break;
+    at = nl + 1;
+  }
+  return SQL.test(text) ? 'SQL' : null;
+}
+
+function mathIn(text: string): string | null {
+  // Cheap character checks first: most prompts have no backslash, caret or dollar pair.
+  if ((text.includes('\\') && LATEX.test(text)) || text.includes('$$')) return 'LaTeX';
+  if (MATH_SYMBOLS.test(text)) return 'maths symbols';
+  if (text.includes('^') && EXPONENT.test(text)) return 'an exponent';
+  return MATH_WORD.test(text) ? 'a maths word' : null;
 }

@@ -24,9 +24,9 @@ const rules = z.strictObject({
   messages: threshold.optional(),
   /** The request offers tools. */
   tools: tierRef.optional(),
-  /** Code in the latest 32k characters of the prompt (a code fence, a definition, an import, SQL…). */
+  /** Code in the latest 16k characters of the prompt (a code fence, a definition, an import, SQL…). */
   code: tierRef.optional(),
-  /** Maths in the latest 32k characters (LaTeX, maths symbols, "prove", "integral"…). */
+  /** Maths in the latest 16k characters (LaTeX, maths symbols, "prove", "integral"…). */
   math: tierRef.optional(),
 });
 
