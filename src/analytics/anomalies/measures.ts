@@ -1,0 +1,16 @@
+/**
+ * Units of time and the measures kept per bucket, shared by the baseline, the scope state and the
+ * signals. Modules that read these in per-bucket loops copy them into local constants once
+ * (`const { COST } = measures`): under a loader that turns ES modules into CommonJS (tsx, vitest),
+ * every read of an imported binding is a getter call.
+ */
+export const HOUR_MS = 3_600_000;
+export const WEEK_HOURS = 168;
+
+/** Measures kept per bucket, in this order. */
+export const COST = 0;
+export const TOKENS = 1;
+export const CALLS = 2;
+/** Σ ln(1 + tokens) over the calls: its mean per call is the log of the typical call's size. */
+export const LOG_TOKENS = 3;
+export const MEASURES = 4;
