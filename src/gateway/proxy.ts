@@ -172,6 +172,8 @@ async function routedCall(
     void reply.header('x-tollgate-route-tier', name);
     let attempt: Attempt;
     try {
+      // A kill switch thrown while the tier below ran stops the escalation too.
+      if (failed !== null) deps.admission.checkKill(base.key.chain!);
       attempt = await admitAttempt(newContext(base, id, startedAt, target, stamp, tier < plan.ceiling ? plan.escalation : null), spec, req, reply, deps);
     } catch (err) {
       // The next tier is refused (its budget bound does not fit, say): the client gets what the tier below gave.

@@ -172,10 +172,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     await keys.authenticate(presentedKey(req));
     // The Anthropic SDK sends anthropic-version; answer each client in its own list shape.
     if (req.headers['anthropic-version'] !== undefined) {
-      const data = router.models('anthropic').map((m) => ({ type: 'model', id: m.id, display_name: m.id, created_at: '1970-01-01T00:00:00Z' }));
+      const data = [...(routing?.models('anthropic') ?? []), ...router.models('anthropic')].map((m) => ({ type: 'model', id: m.id, display_name: m.id, created_at: '1970-01-01T00:00:00Z' }));
       return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
     }
-    return { object: 'list', data: router.models('openai').map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })) };
+    return { object: 'list', data: [...(routing?.models('openai') ?? []), ...router.models('openai')].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })) };
   });
 
   app.get('/api/calls/:id', async (req) => {

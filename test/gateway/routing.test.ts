@@ -165,6 +165,19 @@ describe('classification', () => {
     expect(await res.body.text()).toContain('\\"auto\\" is a routed model for generation on the OpenAI');
   });
 
+  it('lists routed models among the models of the API they serve', async () => {
+    const ids = async (headers: Record<string, string>) => {
+      const res = await request(`${h.url}/v1/models`, { headers: { authorization: `Bearer ${h.secret}`, ...headers } });
+      return ((await res.body.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    };
+    const openai = await ids({});
+    expect(openai).toEqual(expect.arrayContaining(['auto', 'flaky', 'picky', 'gpt-4.1']));
+    expect(openai).not.toContain('claude');
+    const anthropic = await ids({ 'anthropic-version': '2023-06-01' });
+    expect(anthropic).toContain('claude');
+    expect(anthropic).not.toContain('auto');
+  });
+
   it('routes Anthropic messages too', async () => {
     const res = await request(`${h.url}/v1/messages`, {
       method: 'POST',
@@ -244,6 +257,22 @@ describe('escalation', () => {
       ['frontier', 'gpt-4.1', null],
     ]);
     expect(rows[2]!.routing?.reason).toBe('escalated from mini: failed check: answer matches /\\p{L}/u');
+  });
+
+  it('a kill switch thrown while the lower tier runs stops the escalation', async () => {
+    const agent = 'acme/ops/kill/escalator';
+    const { secret, key } = await createKey(h.store, { scope: agent, actor: 'test' });
+    await h.gateway.keys.reload();
+    const pending = chat({ secret, model: 'slow' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await h.store.controls.kill(agent, 'runaway', 'test');
+    await h.gateway.controls.reload();
+    const r = await pending;
+    expect(r.status).toBe(504);
+    expect(r.header('x-tollgate-escalation-refused')).toBe('killed');
+    await h.gateway.writer.flush();
+    const rows = (await h.store.ledger.events({ within: { tier: 'agent', id: key.scopeId } })).rows;
+    expect(rows.map((e) => [e.id, e.routing?.tier, e.errorCode])).toEqual([[r.id, 'budget', 'upstream_timeout']]);
   });
 
   it('does not escalate when escalation on upstream errors is off: one call, the error goes back', async () => {

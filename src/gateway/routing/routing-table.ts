@@ -76,9 +76,9 @@ export class RoutingTable {
     }
   }
 
-  /** The routed model names. */
-  get names(): string[] {
-    return [...this.#models.keys()];
+  /** Routed models a client can ask for on this API, for the models list. */
+  models(api: WireApi): { id: string; ownedBy: string }[] {
+    return [...this.#models.values()].filter((m) => m.byApi.has(api)).map((m) => ({ id: m.name, ownedBy: 'tollgate' }));
   }
 
   /** How to run a call for a routed model (or one degraded to it); null when the call is not routed. */
