@@ -12,6 +12,7 @@ import { registerBreakeven } from './commands/breakeven.ts';
 import { registerBudgets } from './commands/budgets.ts';
 import { registerControls } from './commands/controls.ts';
 import { registerExport } from './commands/export.ts';
+import { registerForecast } from './commands/forecast.ts';
 import { registerOutcomes } from './commands/outcomes.ts';
 import { registerReport } from './commands/report.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerOutcomes(program, ctx);
   registerReport(program, ctx);
   registerExport(program, ctx);
+  registerForecast(program, ctx);
   registerPrice(program, ctx);
   registerReprice(program, ctx);
   registerPriceChanges(program, ctx);

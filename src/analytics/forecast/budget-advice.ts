@@ -3,8 +3,8 @@
  *
  * The scope's own line is the forecast itself. Lines below it (teams, projects, agents) split each
  * trial's total by that trial's draw of agent shares: every agent active in the last training month
- * gets a month from its own history (the same one-factor model fitted over agent-months: its level
- * posterior, month noise and jumps), and a tier's share is its agents' sum over all agents'. So the
+ * gets a month from its own history (the same model fitted over agent-months: its recent level,
+ * month noise and jumps), and a tier's share is its agents' sum over all agents'. So the
  * lines add up to the scope trial by trial, and a small, volatile agent gets a wider band than its
  * average share would suggest.
  *
@@ -22,8 +22,7 @@ import { bandOf } from './forecast.ts';
 import type { ForecastModel } from './forecast-model.ts';
 import { simParams } from './forecast-model.ts';
 import { Rng, streamSeed } from './random.ts';
-import { normUpperQuantile } from './normal.ts';
-import { HEAVY_LEVEL, HEAVY_LEVEL_SHARE, lookup } from './sim-params.ts';
+import { heavyLevel, lightLevel } from './monte-carlo.ts';
 
 const REFUSING: ReadonlySet<BudgetAction> = new Set(['hard', 'chargeback']);
 const NANO = 1_000_000_000n;
@@ -119,10 +118,10 @@ function agentMonths(model: ForecastModel, trials: number, seed: number): Float6
     const p = sets[t % sets.length]!;
     const rng = new Rng(streamSeed(seed ^ 0x5bd1e995, t));
     for (let k = 0; k < K; k++) {
-      let u = p.knownMean[k]! + p.knownSd[k]! * rng.normal();
-      if (u < 0 && rng.uniform() < p.jumpUp) u = normUpperQuantile(HEAVY_LEVEL_SHARE * rng.uniform());
-      else if (u >= HEAVY_LEVEL && rng.uniform() < p.jumpDown) u = -Math.abs(rng.normal());
-      out[t * K + k] = lookup(p.g, p.a * u + p.b * rng.normal());
+      let l = p.knownMean[k]! + p.knownSd[k]! * rng.normal();
+      if (l < p.lightMax && rng.uniform() < p.jumpUp) l = heavyLevel(p, rng);
+      else if (l >= p.heavyMin && rng.uniform() < p.jumpDown) l = lightLevel(p, rng);
+      out[t * K + k] = Math.exp(l - p.halfVar + p.sigma * rng.normal());
     }
   }
   return out;

@@ -1,24 +1,24 @@
 /**
- * The Monte Carlo: for each trial, a population of units with persistent latent levels u, month by
- * month: new units arrive (adoption), some levels jump (a light user turning into a heavy agentic
- * one, or a heavy one falling back), and each unit spends G(√ρ·u + √(1−ρ)·e) with fresh month
- * noise e. The total per trial and month is the output; quantiles over trials are the forecast.
+ * The Monte Carlo: for each trial, a population of units with persistent levels, month by month:
+ * new units arrive (adoption), some levels jump (a light user turning into a heavy agentic one, or
+ * a heavy one falling back), and each unit spends its level times month noise (persistence.ts).
+ * The total per trial and month is the output; quantiles over trials are the forecast.
  *
- * Simulating every unit-month (10,000 units × 10,000 trials × 12 months = 1.2e9) is ~8 ns each at
- * best in JavaScript, too slow. What is done instead, and what it costs in accuracy:
+ * Simulating every unit-month (10,000 units × 10,000 trials × 12 months = 1.2e9) costs ~10 ns
+ * each in JavaScript: too slow. What is done instead, and what it costs in accuracy:
  *
  * - Heavy units (level in the top 5 %) are always simulated one by one: they carry the tail.
- * - With `aggregate`, the other 95 % (the body) are one aggregate per trial: the sum of their mean
- *   spend Σm(u) (drawn once per trial as a normal with the body's moments: a sum of ≥ 950 bounded
- *   terms), and each month's noise around it as one normal with variance Σv(u) (a sum of ≥ 950
- *   independent terms with a third moment; Berry–Esseen bounds the CDF error by
- *   0.5·E|X−m|³ / (σ³·√n), a few per cent at the very worst and far less where, as here, the
- *   body's noise is a small part of the total's spread). Counts that change the body (arrivals,
- *   light units jumping heavy) are binomial draws, and a unit leaving the body takes the moments
- *   of its kind (a fresh light unit's). Without `aggregate` (small populations, or tails too heavy
- *   for the body's noise to have a third moment) every unit is simulated one by one, exactly.
+ * - With `aggregate` (populations of AGGREGATE_MIN_UNITS or more), the other 95 % (the body) are
+ *   one aggregate per trial: the sum of their levels ΣL (drawn once per trial as a normal with the
+ *   body's moments: a sum of ≥ 950 bounded terms, every level below the top 5 %), and each month's
+ *   noise around it as one normal with variance ΣL²(e^σ² − 1) (a sum of ≥ 950 independent
+ *   log-normal terms; Berry–Esseen bounds the error of its CDF by 0.5·ρ₃/(σ³√n), a few per cent at
+ *   n = 950 for σ ≈ 1, and the body's noise is a small part of the total's spread). Counts that
+ *   change the body (arrivals, light units jumping heavy) are binomial draws, and a unit leaving
+ *   the body takes the moments of its kind (a fresh light unit's). Without `aggregate` every unit
+ *   is simulated one by one, exactly.
  * - Heavy units falling light are found by geometric skips (one draw per jump, not per unit).
- * - Random numbers: sfc32 and a table-based normal (see random.ts); G is a table (sim-params.ts).
+ * - Random numbers: sfc32 and a table-based normal (random.ts); levels from a table (sim-params.ts).
  *
  * A test compares this with a brute-force simulation of every unit-month on the same model.
  * Trials are independent and seeded by index, so runs of the same plan and seed are identical.
@@ -26,7 +26,7 @@
 import { normUpperQuantile } from './normal.ts';
 import { Rng, streamSeed } from './random.ts';
 import type { SimParams } from './sim-params.ts';
-import { HEAVY_LEVEL, HEAVY_LEVEL_SHARE, levelMean, levelNoise, lookup } from './sim-params.ts';
+import { HEAVY_LEVEL_SHARE, lookup } from './sim-params.ts';
 
 /** Smallest population for which the body is aggregated. */
 export const AGGREGATE_MIN_UNITS = 1000;
@@ -65,15 +65,15 @@ export function simulate(sets: readonly SimParams[], plan: RunPlan): Float64Arra
 class Population {
   #p!: SimParams;
   #rng!: Rng;
-  /** Levels of the units simulated one by one. */
-  #u = new Float64Array(1024);
+  /** Log levels of the units simulated one by one. */
+  #l = new Float64Array(1024);
   #n = 0;
   #bodyCount = 0;
-  /** Of the body, units at a light level (u < 0): the ones that may jump up. */
+  /** Of the body, units at a light level: the ones that may jump up. */
   #lightCount = 0;
-  /** Σ m(u) over the aggregated body: its expected month spend. */
+  /** Σ L over the aggregated body: its expected month spend. */
   #bodyMean = 0;
-  /** Σ v(u): the variance of its month spend around that. */
+  /** Σ L²(e^σ² − 1): the variance of its month spend around that. */
   #bodyNoise = 0;
 
   reset(p: SimParams, rng: Rng): void {
@@ -107,11 +107,11 @@ class Population {
     const rng = this.#rng;
     const law = p.newcomer;
     if (!p.aggregate) {
-      for (let k = 0; k < count; k++) this.#push(law.mean + law.sd * rng.normal());
+      for (let k = 0; k < count; k++) this.#push(lookup(p.gl, law.mean + law.sd * rng.normal()));
       return;
     }
     const heavy = rng.binomial(count, p.freshHeavy);
-    for (let k = 0; k < heavy; k++) this.#push(law.mean + law.sd * normUpperQuantile(p.freshHeavy * rng.uniform()));
+    for (let k = 0; k < heavy; k++) this.#push(lookup(p.gl, law.mean + law.sd * normUpperQuantile(p.freshHeavy * rng.uniform())));
     const body = count - heavy;
     if (body <= 0) return;
     this.#bodyCount += body;
@@ -126,10 +126,10 @@ class Population {
     const rng = this.#rng;
     if (!p.aggregate) {
       for (let i = 0; i < this.#n; i++) {
-        const u = this.#u[i]!;
-        if (u < 0) {
-          if (rng.uniform() < p.jumpUp) this.#u[i] = heavyLevel(rng);
-        } else if (u >= HEAVY_LEVEL && rng.uniform() < p.jumpDown) this.#u[i] = lightLevel(rng);
+        const l = this.#l[i]!;
+        if (l < p.lightMax) {
+          if (rng.uniform() < p.jumpUp) this.#l[i] = heavyLevel(p, rng);
+        } else if (l >= p.heavyMin && rng.uniform() < p.jumpDown) this.#l[i] = lightLevel(p, rng);
       }
       return;
     }
@@ -138,8 +138,8 @@ class Population {
     if (p.jumpDown > 0) {
       const logStay = Math.log1p(-Math.min(p.jumpDown, 1 - 1e-12));
       for (let i = this.#n - 1 - skip(rng, logStay); i >= 0; i -= 1 + skip(rng, logStay)) {
-        this.#u[i] = this.#u[--this.#n]!;
-        this.#place(lightLevel(rng));
+        this.#l[i] = this.#l[--this.#n]!;
+        this.#place(lightLevel(p, rng));
       }
     }
     const up = rng.binomial(this.#lightCount, p.jumpUp);
@@ -149,7 +149,7 @@ class Population {
     this.#bodyNoise = Math.max(0, this.#bodyNoise - up * light.noise);
     this.#bodyCount -= up;
     this.#lightCount -= up;
-    for (let k = 0; k < up; k++) this.#push(heavyLevel(rng));
+    for (let k = 0; k < up; k++) this.#push(heavyLevel(p, rng));
   }
 
   /** Removes `count` units at random (the population shrinks). */
@@ -158,7 +158,7 @@ class Population {
     let removed = 0;
     for (let i = this.#n - 1; i >= 0 && removed < count; i--) {
       if (this.#rng.uniform() < share) {
-        this.#u[i] = this.#u[--this.#n]!;
+        this.#l[i] = this.#l[--this.#n]!;
         removed++;
       }
     }
@@ -174,12 +174,11 @@ class Population {
   monthSpend(): number {
     const p = this.#p;
     const rng = this.#rng;
-    const u = this.#u;
-    const g = p.g;
-    const a = p.a;
-    const b = p.b;
+    const l = this.#l;
+    const sigma = p.sigma;
+    const shift = -p.halfVar;
     let total = 0;
-    for (let i = 0; i < this.#n; i++) total += lookup(g, a * u[i]! + b * rng.normal());
+    for (let i = 0; i < this.#n; i++) total += Math.exp(l[i]! + shift + sigma * rng.normal());
     if (this.#bodyCount > 0) {
       const body = this.#bodyMean + Math.sqrt(this.#bodyNoise) * rng.normal();
       if (body > 0) total += body;
@@ -187,35 +186,36 @@ class Population {
     return total;
   }
 
-  /** A unit at level u: one by one when heavy (or when nothing is aggregated), else into the body. */
-  #place(u: number): void {
+  /** A unit at log level ℓ: one by one when heavy (or when nothing is aggregated), else into the body. */
+  #place(l: number): void {
     const p = this.#p;
-    if (p.aggregate && u < HEAVY_LEVEL) {
+    if (p.aggregate && l < p.heavyMin) {
+      const L = Math.exp(l);
       this.#bodyCount++;
-      if (u < 0) this.#lightCount++;
-      this.#bodyMean += levelMean(p, u);
-      this.#bodyNoise += levelNoise(p, u);
-    } else this.#push(u);
+      if (l < p.lightMax) this.#lightCount++;
+      this.#bodyMean += L;
+      this.#bodyNoise += L * L * p.spread;
+    } else this.#push(l);
   }
 
-  #push(u: number): void {
-    if (this.#n === this.#u.length) {
-      const grown = new Float64Array(this.#u.length * 2);
-      grown.set(this.#u);
-      this.#u = grown;
+  #push(l: number): void {
+    if (this.#n === this.#l.length) {
+      const grown = new Float64Array(this.#l.length * 2);
+      grown.set(this.#l);
+      this.#l = grown;
     }
-    this.#u[this.#n++] = u;
+    this.#l[this.#n++] = l;
   }
 }
 
-/** A level drawn from the heavy range (u ≥ Φ⁻¹(0.95)), exactly. */
-function heavyLevel(rng: Rng): number {
-  return normUpperQuantile(HEAVY_LEVEL_SHARE * rng.uniform());
+/** A log level drawn from the heavy range (the top 5 % of the level law), exactly. */
+export function heavyLevel(p: SimParams, rng: Rng): number {
+  return lookup(p.gl, normUpperQuantile(HEAVY_LEVEL_SHARE * rng.uniform()));
 }
 
-/** A level drawn from the light range (u < 0). */
-function lightLevel(rng: Rng): number {
-  return -Math.abs(rng.normal());
+/** A log level drawn from below the level law's median. */
+export function lightLevel(p: SimParams, rng: Rng): number {
+  return lookup(p.gl, -Math.abs(rng.normal()));
 }
 
 /** Units skipped before the next jump: geometric, by inversion (`logStay` = log(1 − p)). */

@@ -1,80 +1,75 @@
 /**
- * How much of a unit's month is "who it is", and how often that changes, on a latent normal scale.
+ * A unit's month is its level times month noise: S(i,t) = L(i)·ε(i,t), log ε ~ N(−σ²/2, σ²), so
+ * the noise is relative (a heavy customer's month wobbles by the same percentage as a light one's)
+ * and has mean 1. Levels persist, except for jumps.
  *
- * Each positive unit-month becomes a normal score z = Φ⁻¹((rank − ½) / n) among all positive
- * unit-months (so z is standard normal whatever the spend distribution). The model is one factor:
- * z(i,t) = √ρ·u(i) + √(1−ρ)·e(i,t), a persistent level u and month noise e, both N(0, 1); spend is
- * the fitted distribution's quantile at Φ(z), so the simulated marginal is exactly the fitted one.
- * Light is below the median (z < 0), heavy the top 5 % (z > 1.645).
+ * - σ is the pooled within-unit standard deviation of log spend (units seen in two months or more);
+ *   ρ = 1 − σ² / Var(log S) is the share of the spread that is "who the unit is" (reported).
+ * - A unit's level is read from its months: exp(mean log S + σ²/2). The level distribution is fitted
+ *   to those (forecast-model.ts); a known unit's level for the forecast is read from its last
+ *   RECENT_MONTHS months only (with jumps, older months say less): log L ~ N(mean log S + σ²/2, σ²/n).
+ * - Jumps. A light unit's level (below the levels' median) may jump into the heavy range (the top
+ *   5 % of levels: a light user turning into a heavy agentic one) with probability p↑ a month, and a
+ *   heavy unit's may fall back below the median with p↓. They are read from consecutive months: a
+ *   light month (below the unit-months' median) followed by a heavy one (above their P95) happens
+ *   at rate r↑ = (1 − p↑)·r₀↑ + p↑·h↑, where r₀↑ is what levels and noise do without jumps and h↑ how
+ *   often a level just drawn heavy shows a heavy month (both by simulating the fitted model, 20,000
+ *   draws); so p↑ = (r↑ − r₀↑) / (h↑ − r₀↑), clamped to [0, 1]; likewise p↓ from heavy months
+ *   followed by light ones. When p↑ exceeds what p↓ balances (½·p↑ = 5 %·p↓), the heavy share grows
+ *   month by month: the adoption drift linear extrapolation misses.
  *
- * - ρ (persistence) is the intraclass correlation: 1 − the pooled within-unit variance of z.
- * - Jumps. A light unit's level may jump into the heavy range (a light user turning into a heavy
- *   agentic one) with probability p↑ a month, and a heavy unit's may fall back to the light range
- *   with p↓. They are read from consecutive months: r↑, the share of light months followed by a
- *   heavy one, is (1 − p↑)·r₀↑ + p↑·h↑, where r₀↑(ρ) is what month noise alone does and h↑ the
- *   chance a freshly heavy level shows a heavy month; so p↑ = (r↑ − r₀↑) / (h↑ − r₀↑), clamped to
- *   [0, 1]; likewise p↓ from heavy months followed by light ones. (A light month is taken for a
- *   light level: close when ρ is high.) When p↑ exceeds what p↓ balances (0.5·p↑ = 0.05·p↓), the
- *   heavy share grows month by month: the adoption drift that linear extrapolation misses.
- *
- * With too little history the defaults are used and flagged: fewer than MIN_REPEAT units seen in
- * two months leaves ρ assumed; fewer than MIN_PAIRS light (or heavy) months followed by another
- * leaves p↑ assumed (or p↓ set to balance p↑, i.e. no drift).
+ * With too little history the defaults are used and flagged: fewer than MIN_REPEAT units seen in two
+ * months leaves σ assumed (DEFAULT_SIGMA); fewer than MIN_PAIRS light (heavy) months followed by
+ * another leaves p↑ assumed (p↓ set to balance p↑: no drift).
  */
-import { normCdf, normPdf, normQuantile, normSf } from './normal.ts';
+import type { SpendDistribution } from './distribution-fit.ts';
+import { quantileSorted } from './distribution-fit.ts';
+import { Rng } from './random.ts';
 import type { UnitSeries } from './unit-series.ts';
 
-export const DEFAULT_RHO = 0.8;
+export const DEFAULT_SIGMA = 0.5;
 export const DEFAULT_JUMP_UP = 0.01;
 const MIN_REPEAT = 5;
 const MIN_PAIRS = 20;
-export const HEAVY_Z = normQuantile(0.95);
-const MAX_RHO = 0.999;
-/** p↓ at which heavy units leave as fast as light ones arrive (light is 10 × as many as heavy). */
+const RATE_DRAWS = 20_000;
+/** p↓ at which heavy levels leave as fast as light ones arrive (light levels are 10 × as many). */
 export const BALANCE = 0.5 / 0.05;
-/** Months of a unit's history its level is read from: with jumps, older months say less. */
-export const POSTERIOR_MONTHS = 2;
+/** Months a known unit's level is read from. */
+export const RECENT_MONTHS = 2;
 
-export interface Persistence {
+/** A level on the log scale: log L ~ N(mean, sd²). */
+export interface LogLevel {
+  mean: number;
+  sd: number;
+}
+
+export interface MonthNoise {
+  /** Log-sd of month noise. */
+  sigma: number;
+  /** 1 − σ² / Var(log S), 0..1. */
   rho: number;
-  /** Monthly probability that a light unit's level jumps into the heavy range. */
-  jumpUp: number;
-  /** Monthly probability that a heavy unit's level falls back into the light range. */
-  jumpDown: number;
-  rhoAssumed: boolean;
-  jumpUpAssumed: boolean;
-  jumpDownAssumed: boolean;
+  assumed: boolean;
+}
+
+export interface Jumps {
+  /** Monthly probability that a light level jumps into the heavy range. */
+  up: number;
+  /** Monthly probability that a heavy level falls below the median. */
+  down: number;
+  upAssumed: boolean;
+  downAssumed: boolean;
   /** Light months followed by a positive month, and how many of those next months were heavy. */
   lightPairs: number;
   lightToHeavy: number;
   heavyPairs: number;
   heavyToLight: number;
-  /** What month noise alone would give at this ρ: light → heavy and heavy → light rates. */
+  /** What levels and noise do without jumps: light → heavy and heavy → light rates. */
   noiseUp: number;
   noiseDown: number;
 }
 
-/** Normal scores of the positive unit-months, aligned with `series.spend` (NaN where spend is 0). */
-export function normalScores(series: UnitSeries): Float64Array {
-  const n = series.spend.length;
-  const idx: number[] = [];
-  for (let k = 0; k < n; k++) if (series.spend[k]! > 0) idx.push(k);
-  idx.sort((a, b) => series.spend[a]! - series.spend[b]!);
-  const z = new Float64Array(n).fill(NaN);
-  const N = idx.length;
-  for (let r = 0; r < N; ) {
-    // Ties share their mid-rank.
-    let e = r;
-    while (e + 1 < N && series.spend[idx[e + 1]!] === series.spend[idx[r]!]) e++;
-    const score = normQuantile(((r + e) / 2 + 0.5) / N);
-    for (let k = r; k <= e; k++) z[idx[k]!] = score;
-    r = e + 1;
-  }
-  return z;
-}
-
-/** Estimates ρ and the jump rates from the units listed (indices into the series, repeats allowed: bootstrap). */
-export function estimatePersistence(series: UnitSeries, z: Float64Array, units: ArrayLike<number>): Persistence {
+/** σ and ρ from the units listed (indices into the series; repeats allowed: bootstrap). */
+export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthNoise {
   const M = series.months.length;
   let within = 0;
   let df = 0;
@@ -82,30 +77,18 @@ export function estimatePersistence(series: UnitSeries, z: Float64Array, units: 
   let sum = 0;
   let sumSq = 0;
   let count = 0;
-  let lightPairs = 0;
-  let lightToHeavy = 0;
-  let heavyPairs = 0;
-  let heavyToLight = 0;
   for (let j = 0; j < units.length; j++) {
     const base = units[j]! * M;
     let s = 0;
     let ss = 0;
     let k = 0;
     for (let m = 0; m < M; m++) {
-      const v = z[base + m]!;
-      if (Number.isNaN(v)) continue;
-      s += v;
-      ss += v * v;
+      const v = series.spend[base + m]!;
+      if (!(v > 0)) continue;
+      const l = Math.log(v);
+      s += l;
+      ss += l * l;
       k++;
-      const next = m + 1 < M ? z[base + m + 1]! : NaN;
-      if (Number.isNaN(next)) continue;
-      if (v < 0) {
-        lightPairs++;
-        if (next > HEAVY_Z) lightToHeavy++;
-      } else if (v > HEAVY_Z) {
-        heavyPairs++;
-        if (next < 0) heavyToLight++;
-      }
     }
     sum += s;
     sumSq += ss;
@@ -116,15 +99,82 @@ export function estimatePersistence(series: UnitSeries, z: Float64Array, units: 
       repeat++;
     }
   }
-  const total = count > 1 ? (sumSq - (sum * sum) / count) / (count - 1) : 1;
-  const rhoAssumed = repeat < MIN_REPEAT || df === 0 || total <= 0;
-  const rho = rhoAssumed ? DEFAULT_RHO : Math.min(MAX_RHO, Math.max(0, 1 - within / df / total));
-  const { noiseUp, noiseDown, freshUp, freshDown } = transitionRates(rho);
-  const jumpUpAssumed = rhoAssumed || lightPairs < MIN_PAIRS;
-  const jumpUp = jumpUpAssumed ? DEFAULT_JUMP_UP : solve(lightToHeavy / lightPairs, noiseUp, freshUp);
-  const jumpDownAssumed = jumpUpAssumed || heavyPairs < MIN_PAIRS;
-  const jumpDown = jumpDownAssumed ? Math.min(1, BALANCE * jumpUp) : solve(heavyToLight / heavyPairs, noiseDown, freshDown);
-  return { rho, jumpUp, jumpDown, rhoAssumed, jumpUpAssumed, jumpDownAssumed, lightPairs, lightToHeavy, heavyPairs, heavyToLight, noiseUp, noiseDown };
+  const total = count > 1 ? (sumSq - (sum * sum) / count) / (count - 1) : 0;
+  if (repeat < MIN_REPEAT || df === 0) return { sigma: DEFAULT_SIGMA, rho: total > 0 ? Math.max(0, 1 - DEFAULT_SIGMA ** 2 / total) : 0, assumed: true };
+  const sigma = Math.sqrt(within / df);
+  return { sigma, rho: total > 0 ? Math.min(1, Math.max(0, 1 - (sigma * sigma) / total)) : 0, assumed: false };
+}
+
+/** Each listed unit's level over all its positive months: exp(mean log S + σ²/2). */
+export function unitLevels(series: UnitSeries, units: ArrayLike<number>, sigma: number): number[] {
+  const M = series.months.length;
+  const out: number[] = [];
+  for (let j = 0; j < units.length; j++) {
+    const level = logLevel(series, units[j]!, 0, M, sigma);
+    if (level) out.push(Math.exp(level.mean));
+  }
+  return out;
+}
+
+/** A known unit's level from its last RECENT_MONTHS months (null when it spent nothing in them). */
+export function recentLevel(series: UnitSeries, unit: number, sigma: number): LogLevel | null {
+  const M = series.months.length;
+  return logLevel(series, unit, Math.max(0, M - RECENT_MONTHS), M, sigma);
+}
+
+function logLevel(series: UnitSeries, unit: number, from: number, to: number, sigma: number): LogLevel | null {
+  const M = series.months.length;
+  let s = 0;
+  let n = 0;
+  for (let m = from; m < to; m++) {
+    const v = series.spend[unit * M + m]!;
+    if (v > 0) {
+      s += Math.log(v);
+      n++;
+    }
+  }
+  return n === 0 ? null : { mean: s / n + (sigma * sigma) / 2, sd: sigma / Math.sqrt(n) };
+}
+
+export interface TransitionRates {
+  noiseUp: number;
+  noiseDown: number;
+  freshUp: number;
+  freshDown: number;
+}
+
+/** Jump rates from consecutive months of the listed units, against the rates levels and noise give without jumps. */
+export function estimateJumps(series: UnitSeries, units: ArrayLike<number>, rates: TransitionRates): Jumps {
+  const M = series.months.length;
+  const values: number[] = [];
+  for (let j = 0; j < units.length; j++) for (let m = 0; m < M; m++) if (series.spend[units[j]! * M + m]! > 0) values.push(series.spend[units[j]! * M + m]!);
+  values.sort((a, b) => a - b);
+  const median = quantileSorted(values, 0.5);
+  const heavy = quantileSorted(values, 0.95);
+  let lightPairs = 0;
+  let lightToHeavy = 0;
+  let heavyPairs = 0;
+  let heavyToLight = 0;
+  for (let j = 0; j < units.length; j++) {
+    const base = units[j]! * M;
+    for (let m = 0; m + 1 < M; m++) {
+      const v = series.spend[base + m]!;
+      const next = series.spend[base + m + 1]!;
+      if (!(v > 0) || !(next > 0)) continue;
+      if (v < median) {
+        lightPairs++;
+        if (next > heavy) lightToHeavy++;
+      } else if (v > heavy) {
+        heavyPairs++;
+        if (next < median) heavyToLight++;
+      }
+    }
+  }
+  const upAssumed = lightPairs < MIN_PAIRS;
+  const up = upAssumed ? DEFAULT_JUMP_UP : solve(lightToHeavy / lightPairs, rates.noiseUp, rates.freshUp);
+  const downAssumed = upAssumed || heavyPairs < MIN_PAIRS;
+  const down = downAssumed ? Math.min(1, BALANCE * up) : solve(heavyToLight / heavyPairs, rates.noiseDown, rates.freshDown);
+  return { up, down, upAssumed, downAssumed, lightPairs, lightToHeavy, heavyPairs, heavyToLight, noiseUp: rates.noiseUp, noiseDown: rates.noiseDown };
 }
 
 /** p with observed = (1 − p)·noise + p·fresh, clamped to [0, 1]. */
@@ -133,43 +183,36 @@ function solve(observed: number, noise: number, fresh: number): number {
 }
 
 /**
- * For scores with correlation ρ: r₀↑ = P(z′ > 1.645 | z < 0) and r₀↓ = P(z′ < 0 | z > 1.645) (month
- * noise alone), and the chance that a level just drawn heavy shows a heavy month (h↑), or one drawn
- * light a light month (h↓). Simpson's rule on the latent scale.
+ * Without jumps: r₀↑ = P(next month heavy | this month light), r₀↓ = P(next light | this heavy);
+ * and h↑ = P(heavy month | level just drawn heavy), h↓ = P(light month | level just drawn light).
+ * By simulation of levels and two months of noise (seeded: the same figures every time).
  */
-export function transitionRates(rho: number): { noiseUp: number; noiseDown: number; freshUp: number; freshDown: number } {
-  const a = Math.sqrt(rho);
-  const b = Math.sqrt(1 - rho);
-  const r = Math.sqrt(1 - rho * rho);
-  const c = HEAVY_Z;
-  const noiseUp = rho >= MAX_RHO ? 0 : (2 * simpson(-9, 0, (x) => normPdf(x) * normSf((c - rho * x) / r)));
-  const noiseDown = rho >= MAX_RHO ? 0 : simpson(c, 9, (x) => normPdf(x) * normCdf((0 - rho * x) / r)) / normSf(c);
-  const freshUp = b === 0 ? 1 : simpson(c, 9, (u) => normPdf(u) * normSf((c - a * u) / b)) / normSf(c);
-  const freshDown = b === 0 ? 1 : 2 * simpson(-9, 0, (u) => normPdf(u) * normCdf((0 - a * u) / b));
-  return { noiseUp, noiseDown, freshUp, freshDown };
-}
-
-function simpson(lo: number, hi: number, f: (x: number) => number): number {
-  const steps = 900;
-  const h = (hi - lo) / steps;
-  let acc = 0;
-  for (let i = 0; i <= steps; i++) acc += (i === 0 || i === steps ? 1 : i % 2 === 1 ? 4 : 2) * f(lo + i * h);
-  return (acc * h) / 3;
-}
-
-/** A unit's level given its recent scores: u ~ N(mean, sd²) (normal prior, one-factor likelihood). */
-export function levelPosterior(z: Float64Array, base: number, months: number, rho: number): { mean: number; sd: number } | null {
-  let s = 0;
-  let n = 0;
-  for (let m = Math.max(0, months - POSTERIOR_MONTHS); m < months; m++) {
-    const v = z[base + m]!;
-    if (Number.isNaN(v)) continue;
-    s += v;
-    n++;
+export function transitionRates(levels: SpendDistribution, sigma: number): TransitionRates {
+  const rng = new Rng(0x5eed);
+  const n = RATE_DRAWS;
+  const noise = () => Math.exp(sigma * rng.normal() - (sigma * sigma) / 2);
+  const L = Float64Array.from({ length: n }, () => levels.quantile(rng.uniform()));
+  const a = L.map((l) => l * noise());
+  const b = L.map((l) => l * noise());
+  const pooled = Float64Array.from([...a, ...b]).sort();
+  const median = quantileSorted(pooled, 0.5);
+  const heavy = quantileSorted(pooled, 0.95);
+  let light = 0;
+  let up = 0;
+  let hv = 0;
+  let down = 0;
+  let freshUp = 0;
+  let freshDown = 0;
+  for (let i = 0; i < n; i++) {
+    if (a[i]! < median) {
+      light++;
+      if (b[i]! > heavy) up++;
+    } else if (a[i]! > heavy) {
+      hv++;
+      if (b[i]! < median) down++;
+    }
+    if (levels.upper(0.05 * rng.uniform()) * noise() > heavy) freshUp++;
+    if (levels.quantile(0.5 * rng.uniform()) * noise() < median) freshDown++;
   }
-  if (n === 0) return null;
-  const a = Math.sqrt(rho);
-  const b2 = 1 - rho;
-  const den = b2 + n * rho;
-  return { mean: (a * s) / den, sd: Math.sqrt(b2 / den) };
+  return { noiseUp: light ? up / light : 0, noiseDown: hv ? down / hv : 0, freshUp: freshUp / n, freshDown: freshDown / n };
 }
