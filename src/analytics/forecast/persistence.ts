@@ -3,8 +3,10 @@
  * the noise is relative (a heavy customer's month wobbles by the same percentage as a light one's)
  * and has mean 1. Levels persist, except for jumps.
  *
- * - σ is the pooled within-unit standard deviation of log spend (units seen in two months or more);
- *   ρ = 1 − σ² / Var(log S) is the share of the spread that is "who the unit is" (reported).
+ * - σ is read from month-to-month steps of log spend, N(0, 2σ²) without a change of level: the root
+ *   mean square step ÷ √2. Level changes are kept in it on purpose (slow drifts the jumps below do not
+ *   describe), which errs wide. ρ = 1 − σ² / Var(log S) is the share of the spread that is "who
+ *   the unit is" (reported).
  * - A unit's level is read from its months: exp(mean log S + σ²/2). The level distribution is fitted
  *   to those (forecast-model.ts); a known unit's level for the forecast is read from its last
  *   RECENT_MONTHS months only (with jumps, older months say less): log L ~ N(mean log S + σ²/2, σ²/n).
@@ -18,8 +20,8 @@
  *   followed by light ones. When p↑ exceeds what p↓ balances (½·p↑ = 5 %·p↓), the heavy share grows
  *   month by month: the adoption drift linear extrapolation misses.
  *
- * With too little history the defaults are used and flagged: fewer than MIN_REPEAT units seen in two
- * months leaves σ assumed (DEFAULT_SIGMA); fewer than MIN_PAIRS light (heavy) months followed by
+ * With too little history the defaults are used and flagged: fewer than MIN_STEPS month-to-month
+ * steps leaves σ assumed (DEFAULT_SIGMA); fewer than MIN_PAIRS light (heavy) months followed by
  * another leaves p↑ assumed (p↓ set to balance p↑: no drift).
  */
 import type { SpendDistribution } from './distribution-fit.ts';
@@ -29,7 +31,7 @@ import type { UnitSeries } from './unit-series.ts';
 
 export const DEFAULT_SIGMA = 0.5;
 export const DEFAULT_JUMP_UP = 0.01;
-const MIN_REPEAT = 5;
+const MIN_STEPS = 10;
 const MIN_PAIRS = 20;
 const RATE_DRAWS = 20_000;
 /** p↓ at which heavy levels leave as fast as light ones arrive (light levels are 10 × as many). */
@@ -71,38 +73,31 @@ export interface Jumps {
 /** σ and ρ from the units listed (indices into the series; repeats allowed: bootstrap). */
 export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthNoise {
   const M = series.months.length;
-  let within = 0;
-  let df = 0;
-  let repeat = 0;
+  const steps: number[] = [];
   let sum = 0;
   let sumSq = 0;
   let count = 0;
   for (let j = 0; j < units.length; j++) {
     const base = units[j]! * M;
-    let s = 0;
-    let ss = 0;
-    let k = 0;
     for (let m = 0; m < M; m++) {
       const v = series.spend[base + m]!;
       if (!(v > 0)) continue;
       const l = Math.log(v);
-      s += l;
-      ss += l * l;
-      k++;
-    }
-    sum += s;
-    sumSq += ss;
-    count += k;
-    if (k >= 2) {
-      within += ss - (s * s) / k;
-      df += k - 1;
-      repeat++;
+      sum += l;
+      sumSq += l * l;
+      count++;
+      const next = m + 1 < M ? series.spend[base + m + 1]! : 0;
+      if (next > 0) steps.push(Math.abs(Math.log(next) - l));
     }
   }
   const total = count > 1 ? (sumSq - (sum * sum) / count) / (count - 1) : 0;
-  if (repeat < MIN_REPEAT || df === 0) return { sigma: DEFAULT_SIGMA, rho: total > 0 ? Math.max(0, 1 - DEFAULT_SIGMA ** 2 / total) : 0, assumed: true };
-  const sigma = Math.sqrt(within / df);
-  return { sigma, rho: total > 0 ? Math.min(1, Math.max(0, 1 - (sigma * sigma) / total)) : 0, assumed: false };
+  const rhoOf = (sigma: number) => (total > 0 ? Math.min(1, Math.max(0, 1 - (sigma * sigma) / total)) : 0);
+  if (steps.length < MIN_STEPS) return { sigma: DEFAULT_SIGMA, rho: rhoOf(DEFAULT_SIGMA), assumed: true };
+  // A month-to-month step of log spend is the difference of two noises, N(0, 2σ²), plus any change of
+  // level: the root mean square step ÷ √2 keeps those changes in (a robust median would drop them, and
+  // then the jump rates, read coarsely, are all that carries level changes: backtests cover less).
+  const sigma = Math.max(1e-3, Math.sqrt(steps.reduce((s, x) => s + x * x, 0) / steps.length / 2));
+  return { sigma, rho: rhoOf(sigma), assumed: false };
 }
 
 /** Each listed unit's level over all its positive months: exp(mean log S + σ²/2). */
