@@ -36,8 +36,7 @@
 
 import * as measures from './measures.ts';
 
-const { COST, TOKENS, CALLS, LOG_TOKENS, MEASURES, WEEK_HOURS } = measures;
-/** The measures with an expectation per hour. */
+const { COST, TOKENS, CALLS, MEASURES, WEEK_HOURS } = measures;
 const RATES = [COST, TOKENS, CALLS] as const;
 
 /** Extra hours held beyond the weeks, so the last day can still be compared with the weeks before. */
@@ -86,9 +85,8 @@ export class Baseline {
   readonly unit = new Float64Array(MEASURES).fill(1);
   /** Mean per hour of each measure over the baseline window. */
   readonly meanPerHour = new Float64Array(MEASURES);
-  /** Tokens per request, mean ln(1+tokens) per request, and cost per token over the window; NaN when unknown. */
+  /** Tokens per request and cost per token over the window; NaN when unknown. */
   tokensPerCall = Number.NaN;
-  logTokensPerCall = Number.NaN;
   costPerToken = Number.NaN;
   /** Robust σ of an hour's ln(cost per token), and the median calls of those hours. */
   cptSigma = Number.NaN;
@@ -108,17 +106,17 @@ export class Baseline {
   }
 
   /** Adds live traffic to the bucket of `hour`: the open hour (closing those before), or a late call's closed hour. */
-  add(hour: number, cost: number, tokens: number, calls: number, logTokens: number): void {
+  add(hour: number, cost: number, tokens: number, calls: number): void {
     if (Number.isNaN(this.hour)) this.start(hour);
     if (hour > this.hour) this.rollTo(hour);
-    this.put(hour, cost, tokens, calls, logTokens);
+    this.put(hour, cost, tokens, calls);
   }
 
   /**
    * Adds history (a seeded rollup row) without cleaning or refreshing; `finishLoad` does both once
    * for the whole batch. Rows ahead of the open hour move it forward, the hours between left empty.
    */
-  load(hour: number, cost: number, tokens: number, calls: number, logTokens: number): void {
+  load(hour: number, cost: number, tokens: number, calls: number): void {
     if (Number.isNaN(this.hour)) this.start(hour);
     if (hour > this.hour) {
       if (hour - this.hour > this.ringHours) {
@@ -131,7 +129,7 @@ export class Baseline {
         if (this.hour - this.firstHour > this.ringHours) this.firstHour = this.hour - this.ringHours;
       }
     }
-    this.put(hour, cost, tokens, calls, logTokens);
+    this.put(hour, cost, tokens, calls);
     this.historyCleaned = false;
   }
 
@@ -190,12 +188,11 @@ export class Baseline {
     this.refresh();
   }
 
-  private put(hour: number, cost: number, tokens: number, calls: number, logTokens: number): void {
+  private put(hour: number, cost: number, tokens: number, calls: number): void {
     if (hour === this.hour) {
       this.cur[COST]! += cost;
       this.cur[TOKENS]! += tokens;
       this.cur[CALLS]! += calls;
-      this.cur[LOG_TOKENS]! += logTokens;
       return;
     }
     if (hour < this.hour - this.ringHours) return;
@@ -208,7 +205,6 @@ export class Baseline {
     this.ring[base + COST]! += cost;
     this.ring[base + TOKENS]! += tokens;
     this.ring[base + CALLS]! += calls;
-    this.ring[base + LOG_TOKENS]! += logTokens;
   }
 
   private slot(hour: number): number {
@@ -223,7 +219,6 @@ export class Baseline {
   /** Closes the open hour into the ring, cleaned, and refreshes the parameters for the next. */
   private close(): void {
     const cur = this.cur;
-    const rawCalls = cur[CALLS]!;
     if (this.weeks > 0) {
       for (const m of RATES) {
         const e = this.expected[m]!;
@@ -235,9 +230,6 @@ export class Baseline {
           cur[m] = Math.min(Math.max(cur[m]!, lowerEdge(e, burst, z)), upperEdge(e, burst, z));
         }
       }
-      // The typical call's size stays what it was; only the number of calls is cleaned.
-      const perCall = rawCalls > 0 ? cur[LOG_TOKENS]! / rawCalls : this.logTokensPerCall || 0;
-      cur[LOG_TOKENS] = perCall * cur[CALLS]!;
     }
     this.ring.set(cur, this.slot(this.hour));
     cur.fill(0);
@@ -302,16 +294,15 @@ export class Baseline {
   private slowStats(): void {
     const H = this.hour;
     const hours = Math.min(this.historyHours, WEEK_HOURS * this.baselineWeeks);
-    const sums = [0, 0, 0, 0];
+    const sums = [0, 0, 0];
     for (let h = H - hours; h < H; h++) for (let m = 0; m < MEASURES; m++) sums[m]! += this.value(h, m);
     for (let m = 0; m < MEASURES; m++) this.meanPerHour[m] = hours > 0 ? sums[m]! / hours : 0;
     const calls = sums[CALLS]!;
     // A day of history and a few dozen calls before per-call figures mean anything.
     const enough = hours >= 24 && calls >= 30;
     this.tokensPerCall = enough ? sums[TOKENS]! / calls : Number.NaN;
-    this.logTokensPerCall = enough ? sums[LOG_TOKENS]! / calls : Number.NaN;
     this.costPerToken = enough && sums[TOKENS]! > 0 ? sums[COST]! / sums[TOKENS]! : Number.NaN;
-    for (const m of [COST, TOKENS, LOG_TOKENS]) this.unit[m] = calls > 0 ? sums[m]! / calls : 1;
+    for (const m of [COST, TOKENS]) this.unit[m] = calls > 0 ? sums[m]! / calls : 1;
     for (const m of RATES) {
       this.growth[m] = 1;
       if (this.weeks === 2) {

@@ -23,6 +23,9 @@ import { ScopeState } from './scope-state.ts';
 import type { Candidate, Strength, Windows } from './signals.ts';
 import { priceMixShift, promptBloat, runawayLoop, shareTolerance, silentStop, spendSpike } from './signals.ts';
 
+const BOTTOM_UP: readonly WatchedTier[] = ['agent', 'project', 'team'];
+/** How long a spend spike must hold before it opens. */
+const SPIKE_CONFIRM_MS = 10 * 60_000;
 /** How often an ongoing anomaly's evidence is rebuilt (sooner when its money at risk moves by a fifth). */
 const EVIDENCE_REFRESH_MS = 5 * 60_000;
 /** How many models and traces a finding lists. */
@@ -56,7 +59,6 @@ export class Detector {
     if (!Number.isFinite(at) || !(costNano >= 0) || !Number.isFinite(costNano) || !(tokens >= 0) || !Number.isFinite(tokens)) {
       throw new TollgateError('invalid_request', `anomaly observation needs a finite time and non-negative finite cost and tokens (got at=${at}, costNano=${costNano}, tokens=${tokens})`);
     }
-    const logTokens = Math.log1p(tokens);
     const { traceId, fingerprint } = o;
     const traceHash = traceId ? hashKey(traceId) : 0;
     const fingerprintHash = fingerprint ? hashKey(fingerprint) : 0;
@@ -64,9 +66,9 @@ export class Detector {
     const project = this.scope('project', chain.projectId, chain);
     const team = this.scope('team', chain.teamId, chain);
     if (agent.parents[0] !== project || agent.parents[1] !== team) agent.parents.splice(0, 2, project, team);
-    agent.add(at, costNano, tokens, logTokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
-    project.add(at, costNano, tokens, logTokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
-    team.add(at, costNano, tokens, logTokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
+    agent.add(at, costNano, tokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
+    project.add(at, costNano, tokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
+    team.add(at, costNano, tokens, o.model, traceId, traceHash, fingerprint, fingerprintHash);
   }
 
   /**
@@ -90,9 +92,7 @@ export class Detector {
       const hour = Math.floor(r.hour / HOUR_MS);
       // From the first live call's hour on, calls are counted live: the rollup would count them twice.
       if (hour >= Math.floor(s.liveSince / HOUR_MS)) continue;
-      // Mean size of the hour's calls stands in for each call's: the rollup has only the sum.
-      const logTokens = r.calls > 0 ? r.calls * Math.log1p(r.tokens / r.calls) : 0;
-      s.baseline.load(hour, r.costNano, r.tokens, r.calls, logTokens);
+      s.baseline.load(hour, r.costNano, r.tokens, r.calls);
       loaded.add(s);
       if (r.calls > 0) s.lastSeen = Math.max(s.lastSeen, (hour + 1) * HOUR_MS - 1);
     }
@@ -106,7 +106,8 @@ export class Detector {
     /** `signal|path` of every open anomaly below: those scopes' ancestors do not open the same signal. */
     const explained = new Set<string>();
     const horizon = this.options.baselineWeeks * 168 * HOUR_MS;
-    for (const tier of WATCHED_TIERS) {
+    // Agents first, then projects, then teams: what an agent explains, its project and team need not raise.
+    for (const tier of BOTTOM_UP) {
       const map = this.scopes[tier];
       for (const [id, s] of map) {
         if (now - s.lastSeen > horizon) {
@@ -174,8 +175,17 @@ export class Detector {
         out.ongoing.push(open.finding);
         continue;
       }
+      if (signal === 'spend_spike') {
+        // A spike waits a few minutes before it opens: a loop, bloat or price shift that explains it
+        // gets the time to show (their windows fill more slowly), and a passing burst dies away.
+        if (!c) {
+          s.spikeSeenAt = Number.NaN;
+          continue;
+        }
+        if (Number.isNaN(s.spikeSeenAt)) s.spikeSeenAt = now;
+        if (now - s.spikeSeenAt < SPIKE_CONFIRM_MS || SPECIFIC.some((x) => s.open.has(x) || candidates.has(x))) continue;
+      }
       if (!c || explained.has(`${signal}|${s.path}`)) continue;
-      if (signal === 'spend_spike' && SPECIFIC.some((x) => s.open.has(x) || candidates.has(x))) continue;
       const anomaly: OpenAnomaly = { since: c.since, openedAt: now, heldAt: now, builtAt: now, finding: this.finding(s, c, c.since, now) };
       s.open.set(signal, anomaly);
       out.opened.push(anomaly.finding);

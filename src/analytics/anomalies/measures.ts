@@ -11,6 +11,4 @@ export const WEEK_HOURS = 168;
 export const COST = 0;
 export const TOKENS = 1;
 export const CALLS = 2;
-/** Σ ln(1 + tokens) over the calls: its mean per call is the log of the typical call's size. */
-export const LOG_TOKENS = 3;
-export const MEASURES = 4;
+export const MEASURES = 3;

@@ -58,19 +58,19 @@ const AGENT_BANDS: TierBands = {
   spendSpikeRatio: 2,
   priceShiftRatio: 1.3,
   bloatRatio: 3,
-  loopRateRatio: 8,
-  sigmas: 5,
+  loopRateRatio: 20,
+  sigmas: 4,
   minCallsPerHour: 2,
   minAtRiskNanoPerHour: 50_000_000,
-  minWindowCalls: 10,
-  silentExpectedCalls: 12,
+  minWindowCalls: 25,
+  silentExpectedCalls: 14,
 };
 
 export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze({
   tiers: Object.freeze({
     agent: Object.freeze({ ...AGENT_BANDS }),
-    project: Object.freeze({ ...AGENT_BANDS, minCallsPerHour: 10, minAtRiskNanoPerHour: 250_000_000, minWindowCalls: 20 }),
-    team: Object.freeze({ ...AGENT_BANDS, minCallsPerHour: 20, minAtRiskNanoPerHour: 1_000_000_000, minWindowCalls: 40 }),
+    project: Object.freeze({ ...AGENT_BANDS, minCallsPerHour: 10, minAtRiskNanoPerHour: 250_000_000 }),
+    team: Object.freeze({ ...AGENT_BANDS, minCallsPerHour: 20, minAtRiskNanoPerHour: 1_000_000_000 }),
   }),
   baselineWeeks: 2,
   loopTraceCalls: 120,

@@ -11,7 +11,7 @@ import { RecentHitters, RecentTotals } from './heavy-hitters.ts';
 import * as measures from './measures.ts';
 import type { DetectorOptions } from './options.ts';
 
-const { COST, TOKENS, CALLS, LOG_TOKENS, MEASURES, HOUR_MS } = measures;
+const { COST, TOKENS, CALLS, MEASURES, HOUR_MS } = measures;
 
 export const FIVE_MS = 300_000;
 /** Three hours of 5-minute buckets: the longest window, and room to look back for when it began. */
@@ -36,7 +36,6 @@ export interface WindowFigures {
   cost: number;
   tokens: number;
   calls: number;
-  logTokens: number;
   /** The costliest single call in the window, so a comparison can leave it out. */
   topCost: number;
   topTokens: number;
@@ -68,6 +67,8 @@ export class ScopeState {
   readonly traces: RecentHitters;
   readonly prompts: RecentHitters;
   readonly open = new Map<Signal, OpenAnomaly>();
+  /** When the spend-spike condition was first seen holding (NaN while it does not). */
+  spikeSeenAt = Number.NaN;
   /** Paths of the watched scopes above (agent: project and team; project: team). */
   readonly ancestors: string[];
   /** The trailing windows, refilled by `measure` (reused: evaluation allocates nothing for a quiet scope). */
@@ -78,7 +79,6 @@ export class ScopeState {
     cost: 0,
     tokens: 0,
     calls: 0,
-    logTokens: 0,
     topCost: 0,
     topTokens: 0,
     expCost: 0,
@@ -111,8 +111,8 @@ export class ScopeState {
   }
 
   /** One settled call; the hashes are of the trace id and fingerprint (0 when absent). */
-  add(at: number, cost: number, tokens: number, logTokens: number, model: string, traceId: string | null | undefined, traceHash: number, fingerprint: string | null | undefined, fingerprintHash: number): void {
-    this.baseline.add(Math.floor(at / HOUR_MS), cost, tokens, 1, logTokens);
+  add(at: number, cost: number, tokens: number, model: string, traceId: string | null | undefined, traceHash: number, fingerprint: string | null | undefined, fingerprintHash: number): void {
+    this.baseline.add(Math.floor(at / HOUR_MS), cost, tokens, 1);
     const idx = Math.floor(at / FIVE_MS);
     if (!(idx <= this.fiveIdx)) this.advanceFive(idx);
     if (idx > this.fiveIdx - FIVE_SLOTS) {
@@ -120,7 +120,6 @@ export class ScopeState {
       this.five[base + COST]! += cost;
       this.five[base + TOKENS]! += tokens;
       this.five[base + CALLS]! += 1;
-      this.five[base + LOG_TOKENS]! += logTokens;
       if (cost > this.five[base + MAX_COST]!) {
         this.five[base + MAX_COST] = cost;
         this.five[base + MAX_TOKENS] = tokens;
@@ -146,7 +145,6 @@ export class ScopeState {
     let cost = 0;
     let tokens = 0;
     let calls = 0;
-    let logTokens = 0;
     let topCost = 0;
     let topTokens = 0;
     let next = 0;
@@ -157,7 +155,6 @@ export class ScopeState {
         cost += this.five[base + COST]!;
         tokens += this.five[base + TOKENS]!;
         calls += this.five[base + CALLS]!;
-        logTokens += this.five[base + LOG_TOKENS]!;
         if (this.five[base + MAX_COST]! > topCost) {
           topCost = this.five[base + MAX_COST]!;
           topTokens = this.five[base + MAX_TOKENS]!;
@@ -170,7 +167,6 @@ export class ScopeState {
         w.cost = cost;
         w.tokens = tokens;
         w.calls = calls;
-        w.logTokens = logTokens;
         w.topCost = topCost;
         w.topTokens = topTokens;
         this.expect(w, now);

@@ -115,7 +115,8 @@ export function spendSpike(s: ScopeState, ws: Windows, now: number, tier: TierBa
     const w = win(ws, minutes);
     const e = floored(b, w.expCost, COST, w.hours);
     const band = upperBand(b, COST, e, w.hours, ratio, k.sigmas);
-    const cost = w.cost - s.tolerated[WINDOWS.indexOf(minutes) * 2]!;
+    // Leave the costliest call out (one huge prompt is not a spike), and what the agents below call normal.
+    const cost = w.cost - w.topCost - s.tolerated[WINDOWS.indexOf(minutes) * 2]!;
     if (cost <= band || perHour(cost - e, w) < k.minAtRisk) continue;
     if (!best || cost / band > best.w.cost / best.band) best = { w, e, band };
   }
@@ -198,9 +199,7 @@ export function promptBloat(s: ScopeState, ws: Windows, now: number, tier: TierB
     const w = win(ws, minutes);
     if (w.calls < tier.minWindowCalls) continue;
     const r = w.tokens / w.calls / b.tokensPerCall;
-    // The typical call grew too, not just one huge call among many.
-    const typical = Math.exp(w.logTokens / w.calls - b.logTokensPerCall);
-    if (r < ratio || typical < Math.sqrt(ratio)) continue;
+    if (r < ratio) continue;
     if (!best || r > best.r) best = { w, r };
   }
   if (!best) return null;
@@ -274,11 +273,11 @@ export function silentStop(s: ScopeState, now: number, tier: TierBands, strength
     const span = Math.min(now, (h + 1) * HOUR_MS) - Math.max(from, h * HOUR_MS);
     expected += (span / HOUR_MS) * b.expectedAt(h, CALLS);
   }
-  // Calls come in bursts (a task's calls): silence means no burst began, and with φ ≈ E[k²]/E[k]
-  // for bursts of k calls, (φ + 1)/2 is about a burst's mean size (exactly so for one call, and for
-  // geometric task lengths).
+  // Calls come in bursts (a task's calls): silence means no burst began. E/φ counts bursts
+  // conservatively (φ ≈ E[k²]/E[k] is above a burst's mean size k), which pays for a baseline
+  // that is itself only two samples of each hour.
   const phi = b.phi[CALLS]!;
-  const bursts = expected / ((phi + 1) / 2);
+  const bursts = expected / phi;
   const needed = strength === 'open' ? tier.silentExpectedCalls : tier.silentExpectedCalls / 2;
   if (bursts < needed) return null;
   const hours = (now - from) / HOUR_MS;

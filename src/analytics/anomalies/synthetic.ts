@@ -8,7 +8,7 @@
  * sharing a trace id, heavy-tailed call sizes (lognormal tokens) and a mix of two models.
  *
  * Incidents of every signal are injected at varied sizes: spend spikes (more or longer tasks,
- * ×2.5–6), runaway loops (one task calling every 1–10 s, by trace id and/or repeated prompt),
+ * ×3–8), runaway loops (one task calling every 1–10 s, by trace id and/or repeated prompt),
  * prompt bloat (tokens per call ×3.5–8), price or mix shifts (cost per token ×1.4–3 at the same
  * volume) and silent stops (no calls for 1–8 h, starting while the agent is busy). History before
  * the replay comes as hourly rollup rows, as the gateway would seed the detector at start-up.
@@ -80,6 +80,8 @@ const MODELS: Model[] = [
 ];
 const MINUTE_MS = 60_000;
 const OUTPUT_SHARE = 0.15;
+/** Incidents are injected only where the agent is this busy when they start (calls per hour). */
+export const MIN_INCIDENT_CALLS_PER_HOUR = 40;
 /** Minutes ahead a task's calls may be queued. */
 const QUEUE_MINUTES = 64;
 
@@ -305,7 +307,7 @@ export class SyntheticTraffic {
     const r = this.rand;
     const day = 24 * HOUR_MS;
     const plans: { signal: Signal; hours: [number, number]; size: () => number; variant: () => string }[] = [
-      { signal: 'spend_spike', hours: [1, 4], size: () => 2.5 + r() * 3.5, variant: () => (r() < 0.5 ? 'surge' : 'longer tasks') },
+      { signal: 'spend_spike', hours: [1, 4], size: () => 3 + r() * 5, variant: () => (r() < 0.5 ? 'surge' : 'longer tasks') },
       { signal: 'runaway_loop', hours: [0.5, 3], size: () => 3600 / (1 + r() * 9), variant: () => ['trace+prompt', 'trace+prompt', 'prompt', 'trace'][Math.floor(r() * 4)]! },
       { signal: 'prompt_bloat', hours: [1, 6], size: () => 3.5 + r() * 4.5, variant: () => 'context' },
       { signal: 'price_mix_shift', hours: [2, 12], size: () => 1.4 + r() * 1.6, variant: () => (r() < 0.5 ? 'price change' : 'model switch') },
@@ -319,7 +321,7 @@ export class SyntheticTraffic {
         const start = this.streamStart + day + Math.floor((r() * (this.streamEnd - this.streamStart - 3 * day)) / 300_000) * 300_000;
         const end = start + (plan.hours[0] + r() * (plan.hours[1] - plan.hours[0])) * HOUR_MS;
         // An incident is injected where it can show: the agent is busy enough at that moment.
-        if (this.expectedCallsPerHour(a, start) < 20) continue;
+        if (this.expectedCallsPerHour(a, start) < MIN_INCIDENT_CALLS_PER_HOUR) continue;
         if (this.incidents.some((i) => i.agent === agent && i.start < end + day && i.end + day > start)) continue;
         const variant = plan.signal === 'runaway_loop' && !a.sendsTraceIds ? 'prompt' : plan.variant();
         this.incidents.push({ signal: plan.signal, agent, path: a.path, start, end, size: plan.size(), variant });
