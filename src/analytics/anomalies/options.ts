@@ -16,7 +16,7 @@ export interface TierBands {
   priceShiftRatio: number;
   /** prompt_bloat: tokens per request at least this many times the baseline. */
   bloatRatio: number;
-  /** runaway_loop by rate alone: requests at least this many times the baseline. */
+  /** runaway_loop by rate alone: requests at least this many times the baseline (and at least `loopTraceCalls` of them in the window). */
   loopRateRatio: number;
   /** Statistical margin: a rise must also be this many standard deviations of the scope's own noise. */
   sigmas: number;
@@ -59,11 +59,11 @@ const AGENT_BANDS: TierBands = {
   priceShiftRatio: 1.3,
   bloatRatio: 3,
   loopRateRatio: 20,
-  sigmas: 4,
+  sigmas: 5,
   minCallsPerHour: 2,
   minAtRiskNanoPerHour: 50_000_000,
   minWindowCalls: 25,
-  silentExpectedCalls: 14,
+  silentExpectedCalls: 12,
 };
 
 export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = Object.freeze({

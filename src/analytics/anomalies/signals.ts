@@ -157,7 +157,9 @@ export function runawayLoop(s: ScopeState, ws: Windows, now: number, tier: TierB
       const e = floored(b, w.expCalls, CALLS, w.hours);
       const band = upperBand(b, CALLS, e, w.hours, ratio, k.sigmas);
       const atRisk = perHour(w.cost - floored(b, w.expCost, COST, w.hours), w);
-      if (w.calls - s.tolerated[WINDOWS.indexOf(minutes) * 2 + 1]! <= band || atRisk < k.minAtRisk) continue;
+      const calls = w.calls - s.tolerated[WINDOWS.indexOf(minutes) * 2 + 1]!;
+      // By rate alone, a loop is also many calls in absolute terms: a quiet agent's one long task is not one.
+      if (calls <= band || calls < options.loopTraceCalls * k.scale || atRisk < k.minAtRisk) continue;
       if (!rate || w.calls / band > rate.w.calls / rate.band) rate = { w, e, band };
     }
   }
