@@ -51,44 +51,40 @@ interface Source {
 }
 
 const BY = ['auto', ...UNIT_KINDS] as const;
+const TRIALS = 10_000;
+const BACKTEST_TRIALS = 2000;
 const usd = (x: number) => formatUsd(toNano(x));
 const signed = (x: number) => (Math.abs(x) < 0.005 ? '—' : `${x > 0 ? '+' : '-'}${usd(Math.abs(x))}`);
 const pct = (x: number, digits = 0) => `${(100 * x).toFixed(digits)}%`;
 const plural = (n: number, noun: string) => `${n.toLocaleString('en')} ${noun}${n === 1 ? '' : 's'}`;
 
-function sourceOptions(cmd: Command): Command {
-  return cmd
+export function registerForecast(program: Command, ctx: CliContext): void {
+  const forecast = program
+    .command('forecast')
+    .description('P50/P90/P99 spend per month from a Monte Carlo over heavy-tailed users/agents, with adoption, model-mix and price scenarios and per-tier budget advice')
     .option('--scope <path>', 'org, team, project or agent to forecast (default: the only org)')
     .addOption(new Option('--by <unit>', 'unit simulated: customer (the x-tollgate-customer tag), agent, or project (a workload); auto: customer when tagged').choices(BY).default('auto'))
     .option('--pilot <file.csv>', 'forecast from a pilot CSV (columns user, day or month, spend_usd) instead of the ledger')
     .option('--as-of <YYYY-MM-DD>', 'use the ledger up to this day, exclusive (default: today, UTC)')
     .option('--history <months>', 'months of history to train on, at most', String(DEFAULT_HISTORY_MONTHS))
     .option('--seed <n>', 'random seed (same seed, same figures)', '1')
-    .option('--json', 'print JSON');
-}
-
-export function registerForecast(program: Command, ctx: CliContext): void {
-  const forecast = sourceOptions(
-    program
-      .command('forecast')
-      .description('P50/P90/P99 spend per month from a Monte Carlo over heavy-tailed users/agents, with adoption, model-mix and price scenarios and per-tier budget advice'),
-  )
+    .option('--json', 'print JSON')
     .option('--horizon <months>', 'months to forecast, e.g. 3m, 12m, 1y', '3m')
     .option('--users <n>', 'active units in the first forecast month (default: today\'s, grown one month)')
     .option('--growth <rate>', 'adoption growth of the unit count, e.g. 15%/month or 40%/year', '0')
     .option('--frontier-share <share>', 'share of tokens on frontier models, e.g. 0.15 (default: the ledger\'s)')
     .option('--frontier-models <list>', `models counted as frontier, comma-separated (default: catalog input price ≥ $${FRONTIER_MIN_INPUT_PER_MTOK}/MTok)`)
     .option('--price-change <spec>', 'provider[:model]:x<multiplier>[@YYYY-MM-DD], repeatable, e.g. anthropic:x2.5@2026-04-01', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--trials <n>', 'Monte Carlo trials', '10000')
+    .option('--trials <n>', `Monte Carlo trials (default ${TRIALS}; \`forecast backtest\`: ${BACKTEST_TRIALS} per window)`)
     .option('--tiers <list>', 'tiers to advise budgets for, of org,team,project,agent', 'org,team')
     .option('--apply', 'write the advised month budgets (audited) instead of printing the commands')
-    .action(async (o: SourceOptions & { horizon: string; users?: string; growth: string; frontierShare?: string; frontierModels?: string; priceChange: string[]; trials: string; tiers: string; apply?: boolean }) => {
+    .action(async (o: SourceOptions & { horizon: string; users?: string; growth: string; frontierShare?: string; frontierModels?: string; priceChange: string[]; trials?: string; tiers: string; apply?: boolean }) => {
       const horizon = parseHorizon(o.horizon);
       const growth = parseGrowth(o.growth);
       const users = o.users === undefined ? null : parseUsers(o.users);
       const frontierShare = o.frontierShare === undefined ? null : parseShare(o.frontierShare);
       const changes = o.priceChange.map(parsePriceChange);
-      const trials = intOption('--trials', o.trials, 100, 100_000);
+      const trials = intOption('--trials', o.trials ?? String(TRIALS), 100, 100_000);
       const seed = intOption('--seed', o.seed, 0, 2 ** 31 - 1);
       const tiers = parseTiers(o.tiers);
       const src = await loadSource(ctx, o);
@@ -129,9 +125,14 @@ export function registerForecast(program: Command, ctx: CliContext): void {
       ctx.io.stdout(renderForecast({ src, model, result, trials, growth, mix, changes, untaggedShare, advice }));
     });
 
-  sourceOptions(forecast.command('fit').description('spend per unit (customer, agent, project) per day and month: empirical P50/P90/P99, the heavy-tailed fit chosen and why, top-5% share'))
+  // The subcommands read the source options (--scope, --by, --json, …) from `forecast` itself: the
+  // CLI's options are not positional, so those given after `fit` or `backtest` are parsed there.
+  forecast
+    .command('fit')
+    .description('spend per unit (customer, agent, project) per day and month: empirical P50/P90/P99, the heavy-tailed fit chosen and why, top-5% share (takes forecast\'s --scope, --by, --pilot, --as-of, --history, --json)')
     .addOption(new Option('--grain <grain>', 'per day, per month, or both').choices(['day', 'month', 'both']).default('both'))
-    .action(async (o: SourceOptions & { grain: 'day' | 'month' | 'both' }) => {
+    .action(async (f: { grain: 'day' | 'month' | 'both' }) => {
+      const o = forecast.opts<SourceOptions>();
       const kinds: (UnitKind | 'auto')[] = o.pilot || o.by !== 'auto' ? [o.by] : [...UNIT_KINDS];
       const rows: FitRow[] = [];
       let scope: string | null = null;
@@ -139,21 +140,23 @@ export function registerForecast(program: Command, ctx: CliContext): void {
         const src = await loadSource(ctx, { ...o, by }, { optional: kinds.length > 1 });
         if (!src) continue;
         scope = src.ledger?.scope.path ?? null;
-        if (o.grain !== 'day') rows.push(fitRow(src, 'month', monthValues(src.series), src.series));
-        if (o.grain !== 'month') rows.push(fitRow(src, 'day', src.dayValues ?? [], null));
+        if (f.grain !== 'day') rows.push(fitRow(src, 'month', monthValues(src.series), src.series));
+        if (f.grain !== 'month') rows.push(fitRow(src, 'day', src.dayValues ?? [], null));
       }
       if (o.json) return ctx.io.stdout(toJson({ scope, fits: rows.map(fitRowJson) }));
       ctx.io.stdout(renderFits(scope, rows));
     });
 
-  sourceOptions(forecast.command('backtest').description('train on months 1..k, forecast k+1, compare with what was spent: coverage of P90/P99 and error, against the naive "pilot average × users × 1.2"'))
+  forecast
+    .command('backtest')
+    .description('train on months 1..k, forecast k+1, compare with what was spent: coverage of P90/P99 and error, against the naive "pilot average × users × 1.2" (takes forecast\'s --scope, --by, --pilot, --as-of, --history, --trials, --seed, --json)')
     .option('--min-train <months>', 'fewest months to train on', '1')
-    .option('--trials <n>', 'Monte Carlo trials per window', '2000')
-    .action(async (o: SourceOptions & { minTrain: string; trials: string }) => {
-      const trials = intOption('--trials', o.trials, 100, 100_000);
+    .action(async (b: { minTrain: string }) => {
+      const o = forecast.opts<SourceOptions & { trials?: string }>();
+      const trials = intOption('--trials', o.trials ?? String(BACKTEST_TRIALS), 100, 100_000);
       const seed = intOption('--seed', o.seed, 0, 2 ** 31 - 1);
       const src = await loadSource(ctx, o);
-      const r = backtest(src.series, { minTrain: intOption('--min-train', o.minTrain, 1, 120), trials, seed });
+      const r = backtest(src.series, { minTrain: intOption('--min-train', b.minTrain, 1, 120), trials, seed });
       if (o.json) return ctx.io.stdout(toJson(backtestJson(src.ledger?.scope.path ?? null, src.noun, r)));
       ctx.io.stdout(renderBacktest(src, r));
     });
