@@ -42,7 +42,7 @@ export interface HourlySeed {
 export interface Comparison {
   measure: 'spend_per_hour' | 'tokens_per_hour' | 'requests_per_hour' | 'tokens_per_request';
   baseline: number;
-  /** Upper edge of the band the current value was held against. */
+  /** Upper edge of the band the current value was held against (for a silent stop, its lower edge). */
   band: number;
   current: number;
 }
