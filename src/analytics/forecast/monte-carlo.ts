@@ -7,17 +7,18 @@
  * Simulating every unit-month (10,000 units × 10,000 trials × 12 months = 1.2e9) costs ~10 ns
  * each in JavaScript: too slow. What is done instead, and what it costs in accuracy:
  *
- * - Heavy units (level in the top 5 %) are always simulated one by one: they carry the tail.
- * - With `aggregate` (populations of AGGREGATE_MIN_UNITS or more), the other 95 % (the body) are
- *   one aggregate per trial: the sum of their levels ΣL (drawn once per trial as a normal with the
- *   body's moments: a sum of ≥ 950 bounded terms, every level below the top 5 %), and each month's
- *   noise around it as one normal with variance ΣL²(e^σ² − 1) (a sum of ≥ 950 independent
- *   log-normal terms; Berry–Esseen bounds the error of its CDF by 0.5·ρ₃/(σ³√n), a few per cent at
- *   n = 950 for σ ≈ 1, and the body's noise is a small part of the total's spread). Counts that
- *   change the body (arrivals, light units jumping heavy) are binomial draws, and a unit leaving
- *   the body takes the moments of its kind (a fresh light unit's). Without `aggregate` every unit
- *   is simulated one by one, exactly.
- * - Heavy units falling light are found by geometric skips (one draw per jump, not per unit).
+ * - The top 0.5 % of levels are always simulated one by one: they carry the tail.
+ * - With `aggregate` (populations of AGGREGATE_MIN_UNITS or more), the rest are two sums per trial,
+ *   the body (below the top 5 %) and the heavy band (top 5 % to top 0.5 %). Each month spends its
+ *   level sum ΣL plus noise drawn as one normal with variance ΣL²(e^σ² − 1) (sums of hundreds to
+ *   thousands of independent log-normal terms of bounded levels; Berry–Esseen bounds the error of
+ *   the CDF by 0.5·ρ₃/(σ³√n), a few per cent at n = 50 for σ ≈ 1 and shrinking as 1/√n, on a part of
+ *   the total's spread that is small next to the levels'). The body's level sum for new units is
+ *   drawn as a normal with their moments (a sum of bounded terms); heavy levels are drawn one by
+ *   one, exactly. Counts that change the sums (arrivals, jumps) are binomial draws, and a unit
+ *   leaving a sum takes that sum's average (or a fresh light unit's moments). Without `aggregate`
+ *   every unit is simulated one by one, exactly.
+ * - Units falling from the top 0.5 % are found by geometric skips (one draw per jump, not per unit).
  * - Random numbers: sfc32 and a table-based normal (random.ts); levels from a table (sim-params.ts).
  *
  * A test compares this with a brute-force simulation of every unit-month on the same model.
@@ -71,10 +72,14 @@ class Population {
   #bodyCount = 0;
   /** Of the body, units at a light level: the ones that may jump up. */
   #lightCount = 0;
-  /** Σ L over the aggregated body: its expected month spend. */
+  /** Σ L over the body: its expected month spend. */
   #bodyMean = 0;
   /** Σ L²(e^σ² − 1): the variance of its month spend around that. */
   #bodyNoise = 0;
+  /** The heavy band's count, Σ L and Σ L²(e^σ² − 1). */
+  #bandCount = 0;
+  #bandMean = 0;
+  #bandNoise = 0;
 
   reset(p: SimParams, rng: Rng): void {
     this.#p = p;
@@ -84,10 +89,13 @@ class Population {
     this.#lightCount = 0;
     this.#bodyMean = 0;
     this.#bodyNoise = 0;
+    this.#bandCount = 0;
+    this.#bandMean = 0;
+    this.#bandNoise = 0;
   }
 
   size(): number {
-    return this.#n + this.#bodyCount;
+    return this.#n + this.#bodyCount + this.#bandCount;
   }
 
   addKnown(): void {
@@ -111,7 +119,7 @@ class Population {
       return;
     }
     const heavy = rng.binomial(count, p.freshHeavy);
-    for (let k = 0; k < heavy; k++) this.#push(lookup(p.gl, law.mean + law.sd * normUpperQuantile(p.freshHeavy * rng.uniform())));
+    for (let k = 0; k < heavy; k++) this.#place(lookup(p.gl, law.mean + law.sd * normUpperQuantile(p.freshHeavy * rng.uniform())));
     const body = count - heavy;
     if (body <= 0) return;
     this.#bodyCount += body;
@@ -133,23 +141,34 @@ class Population {
       }
       return;
     }
-    // Aggregated: every one-by-one unit is heavy. Walk them by geometric skips from the end, so a
-    // unit leaving for the body is replaced by one already visited.
+    let fallen = 0;
     if (p.jumpDown > 0) {
+      // The one-by-one units are all heavy: walk them by geometric skips from the end, so a unit
+      // that falls is replaced by one already visited.
       const logStay = Math.log1p(-Math.min(p.jumpDown, 1 - 1e-12));
       for (let i = this.#n - 1 - skip(rng, logStay); i >= 0; i -= 1 + skip(rng, logStay)) {
         this.#l[i] = this.#l[--this.#n]!;
-        this.#place(lightLevel(p, rng));
+        fallen++;
+      }
+      const band = Math.min(this.#bandCount, rng.binomial(this.#bandCount, p.jumpDown));
+      if (band > 0) {
+        const left = 1 - band / this.#bandCount;
+        this.#bandMean *= left;
+        this.#bandNoise *= left;
+        this.#bandCount -= band;
+        fallen += band;
       }
     }
     const up = rng.binomial(this.#lightCount, p.jumpUp);
-    if (up === 0) return;
-    const light = p.light;
-    this.#bodyMean = Math.max(0, this.#bodyMean - up * light.mean - Math.sqrt(up * light.variance) * rng.normal());
-    this.#bodyNoise = Math.max(0, this.#bodyNoise - up * light.noise);
-    this.#bodyCount -= up;
-    this.#lightCount -= up;
-    for (let k = 0; k < up; k++) this.#push(heavyLevel(p, rng));
+    if (up > 0) {
+      const light = p.light;
+      this.#bodyMean = Math.max(0, this.#bodyMean - up * light.mean - Math.sqrt(up * light.variance) * rng.normal());
+      this.#bodyNoise = Math.max(0, this.#bodyNoise - up * light.noise);
+      this.#bodyCount -= up;
+      this.#lightCount -= up;
+      for (let k = 0; k < up; k++) this.#place(heavyLevel(p, rng));
+    }
+    for (let k = 0; k < fallen; k++) this.#place(lightLevel(p, rng));
   }
 
   /** Removes `count` units at random (the population shrinks). */
@@ -161,6 +180,14 @@ class Population {
         this.#l[i] = this.#l[--this.#n]!;
         removed++;
       }
+    }
+    const band = Math.min(this.#bandCount, Math.round(this.#bandCount * share));
+    if (band > 0) {
+      const left = 1 - band / this.#bandCount;
+      this.#bandMean *= left;
+      this.#bandNoise *= left;
+      this.#bandCount -= band;
+      removed += band;
     }
     const fromBody = Math.min(this.#bodyCount, count - removed);
     if (fromBody <= 0) return;
@@ -179,23 +206,28 @@ class Population {
     const shift = -p.halfVar;
     let total = 0;
     for (let i = 0; i < this.#n; i++) total += Math.exp(l[i]! + shift + sigma * rng.normal());
-    if (this.#bodyCount > 0) {
-      const body = this.#bodyMean + Math.sqrt(this.#bodyNoise) * rng.normal();
-      if (body > 0) total += body;
+    if (this.#bodyCount + this.#bandCount > 0) {
+      const sums = this.#bodyMean + this.#bandMean + Math.sqrt(this.#bodyNoise + this.#bandNoise) * rng.normal();
+      if (sums > 0) total += sums;
     }
     return total;
   }
 
-  /** A unit at log level ℓ: one by one when heavy (or when nothing is aggregated), else into the body. */
+  /** A unit at log level ℓ: one by one in the top 0.5 % (or when nothing is aggregated), else into its sum. */
   #place(l: number): void {
     const p = this.#p;
-    if (p.aggregate && l < p.heavyMin) {
-      const L = Math.exp(l);
-      this.#bodyCount++;
-      if (l < p.lightMax) this.#lightCount++;
-      this.#bodyMean += L;
-      this.#bodyNoise += L * L * p.spread;
-    } else this.#push(l);
+    if (!p.aggregate || l >= p.topMin) return this.#push(l);
+    const L = Math.exp(l);
+    if (l >= p.heavyMin) {
+      this.#bandCount++;
+      this.#bandMean += L;
+      this.#bandNoise += L * L * p.spread;
+      return;
+    }
+    this.#bodyCount++;
+    if (l < p.lightMax) this.#lightCount++;
+    this.#bodyMean += L;
+    this.#bodyNoise += L * L * p.spread;
   }
 
   #push(l: number): void {

@@ -73,7 +73,8 @@ export interface Jumps {
 /** σ and ρ from the units listed (indices into the series; repeats allowed: bootstrap). */
 export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthNoise {
   const M = series.months.length;
-  const steps: number[] = [];
+  let steps = 0;
+  let stepSq = 0;
   let sum = 0;
   let sumSq = 0;
   let count = 0;
@@ -87,16 +88,19 @@ export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthN
       sumSq += l * l;
       count++;
       const next = m + 1 < M ? series.spend[base + m + 1]! : 0;
-      if (next > 0) steps.push(Math.abs(Math.log(next) - l));
+      if (next > 0) {
+        steps++;
+        stepSq += (Math.log(next) - l) ** 2;
+      }
     }
   }
   const total = count > 1 ? (sumSq - (sum * sum) / count) / (count - 1) : 0;
   const rhoOf = (sigma: number) => (total > 0 ? Math.min(1, Math.max(0, 1 - (sigma * sigma) / total)) : 0);
-  if (steps.length < MIN_STEPS) return { sigma: DEFAULT_SIGMA, rho: rhoOf(DEFAULT_SIGMA), assumed: true };
+  if (steps < MIN_STEPS) return { sigma: DEFAULT_SIGMA, rho: rhoOf(DEFAULT_SIGMA), assumed: true };
   // A month-to-month step of log spend is the difference of two noises, N(0, 2σ²), plus any change of
   // level: the root mean square step ÷ √2 keeps those changes in (a robust median would drop them, and
   // then the jump rates, read coarsely, are all that carries level changes: backtests cover less).
-  const sigma = Math.max(1e-3, Math.sqrt(steps.reduce((s, x) => s + x * x, 0) / steps.length / 2));
+  const sigma = Math.max(1e-3, Math.sqrt(stepSq / steps / 2));
   return { sigma, rho: rhoOf(sigma), assumed: false };
 }
 
@@ -141,11 +145,17 @@ export interface TransitionRates {
 /** Jump rates from consecutive months of the listed units, against the rates levels and noise give without jumps. */
 export function estimateJumps(series: UnitSeries, units: ArrayLike<number>, rates: TransitionRates): Jumps {
   const M = series.months.length;
-  const values: number[] = [];
-  for (let j = 0; j < units.length; j++) for (let m = 0; m < M; m++) if (series.spend[units[j]! * M + m]! > 0) values.push(series.spend[units[j]! * M + m]!);
-  values.sort((a, b) => a - b);
-  const median = quantileSorted(values, 0.5);
-  const heavy = quantileSorted(values, 0.95);
+  const values = new Float64Array(units.length * M);
+  let n = 0;
+  for (let j = 0; j < units.length; j++) {
+    for (let m = 0; m < M; m++) {
+      const v = series.spend[units[j]! * M + m]!;
+      if (v > 0) values[n++] = v;
+    }
+  }
+  values.subarray(0, n).sort();
+  const median = quantileSorted(values.subarray(0, n), 0.5);
+  const heavy = quantileSorted(values.subarray(0, n), 0.95);
   let lightPairs = 0;
   let lightToHeavy = 0;
   let heavyPairs = 0;

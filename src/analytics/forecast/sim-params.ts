@@ -7,10 +7,11 @@
  *   error ~1e-5 on a log-normal). Units carry their log level ℓ; a month spends
  *   exp(ℓ − σ²/2 + σ·e), e ~ N(0, 1).
  * - Light levels are below the median (ℓ < `lightMax` = gl(0)); heavy ones the top 5 %
- *   (ℓ ≥ `heavyMin` = gl(Φ⁻¹(0.95))). Heavy units are always simulated one by one; the others
- *   ("body") may be aggregated: a body unit at level L spends L a month on average, with variance
- *   L²(e^σ² − 1). `fresh` holds the moments (mean and variance of L, mean of that month variance)
- *   of a new body unit, `light` those of a light one (the kind that jumps up).
+ *   (ℓ ≥ `heavyMin` = gl(Φ⁻¹(0.95))); the top 0.5 % (ℓ ≥ `topMin`) are always simulated one by
+ *   one. With aggregation the others are sums: a unit at level L spends L a month on average, with
+ *   variance L²(e^σ² − 1). `fresh` holds the moments (mean and variance of L, mean of that month
+ *   variance) of a new unit below the heavy range, `light` those of a light one (the kind that
+ *   jumps up).
  * - New units' levels follow the newcomer law N(μₙ, σₙ²) on the latent scale (forecast-model.ts:
  *   like the units that joined during training, or N(0, 1)); `freshHeavy` is their chance of a
  *   heavy level and `freshLight` the share of light levels among the rest.
@@ -25,6 +26,8 @@ import type { LogLevel } from './persistence.ts';
 
 export const HEAVY_LEVEL_SHARE = 0.05;
 export const HEAVY_LEVEL = normQuantile(1 - HEAVY_LEVEL_SHARE);
+/** Levels above this share's quantile are always simulated one by one. */
+export const TOP_LEVEL_SHARE = 0.005;
 const G_MIN = -8.5;
 const G_STEP = 1 / 128;
 const G_SIZE = Math.round((2 * -G_MIN) / G_STEP) + 1;
@@ -54,6 +57,7 @@ export interface SimParams {
   gl: Float64Array;
   lightMax: number;
   heavyMin: number;
+  topMin: number;
   /** Whether body units are aggregated (else every unit is simulated one by one). */
   aggregate: boolean;
   newcomer: LatentLaw;
@@ -85,6 +89,7 @@ export function buildSimParams(
     gl,
     lightMax: lookup(gl, 0),
     heavyMin,
+    topMin: lookup(gl, normQuantile(1 - TOP_LEVEL_SHARE)),
     aggregate,
     newcomer,
     fresh: moments(gl, spread, newcomer, HEAVY_LEVEL),
