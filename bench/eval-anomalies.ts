@@ -4,6 +4,7 @@
  *   npm run eval:anomalies                       # seed 1 (the one the defaults were tuned on) and seed 2 (held out)
  *   npm run eval:anomalies -- --seeds 7,8 --agents 200 --weeks 6
  *   npm run eval:anomalies -- --verbose          # also lists missed incidents and false alerts
+ *   npm run eval:anomalies -- --options '{"tiers":{"agent":{"sigmas":4}}}'   # other bands than the defaults
  *
  * Per seed: two weeks of history are seeded from hourly rows, then four weeks are replayed call by
  * call with evaluate() every simulated minute, once with injected incidents and once clean (the same
@@ -12,6 +13,7 @@
  */
 import { Detector } from '../src/analytics/anomalies/detector.ts';
 import type { Finding } from '../src/analytics/anomalies/contract.ts';
+import type { DetectorOptionsInput } from '../src/analytics/anomalies/options.ts';
 import type { Score } from '../src/analytics/anomalies/scoring.ts';
 import { medianOf, scoreAlerts } from '../src/analytics/anomalies/scoring.ts';
 import { SyntheticTraffic } from '../src/analytics/anomalies/synthetic.ts';
@@ -38,6 +40,16 @@ const AGENTS = positive('--agents', 120);
 const WEEKS = positive('--weeks', 4);
 const PER_SIGNAL = positive('--incidents', 24);
 const VERBOSE = args.includes('--verbose');
+/** Detector options to try instead of the defaults (JSON of DetectorOptionsInput), e.g. '{"tiers":{"agent":{"sigmas":4}}}'. */
+const OPTIONS = (() => {
+  const raw = argAfter('--options');
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as DetectorOptionsInput;
+  } catch (err) {
+    throw new Error(`--options takes JSON detector options, e.g. '{"tiers":{"agent":{"sigmas":4}}}': ${(err as Error).message}`);
+  }
+})();
 /** Monday 5 January 2026, 00:00 UTC. */
 const START = Date.UTC(2026, 0, 5);
 const TUNING_SEED = 1;
@@ -51,7 +63,7 @@ interface Run {
 
 function replay(options: SyntheticOptions): { traffic: SyntheticTraffic; run: Run } {
   const traffic = new SyntheticTraffic(options);
-  const detector = new Detector();
+  const detector = new Detector(OPTIONS);
   const t0 = performance.now();
   detector.seed(traffic.history());
   const opened: Finding[] = [];
