@@ -7,9 +7,10 @@
  *   mean square step ÷ √2. Level changes are kept in it on purpose (slow drifts the jumps below do not
  *   describe), which errs wide. ρ = 1 − σ² / Var(log S) is the share of the spread that is "who
  *   the unit is" (reported).
- * - A unit's level is read from its months: exp(mean log S + σ²/2). The level distribution is fitted
- *   to those (forecast-model.ts); a known unit's level for the forecast is read from its last
- *   RECENT_MONTHS months only (with jumps, older months say less): log L ~ N(mean log S + σ²/2, σ²/n).
+ * - A unit's level is the mean of its months (unbiased: the noise has mean 1). The level
+ *   distribution is fitted to those (forecast-model.ts); a known unit's level for the forecast is
+ *   read from its last RECENT_MONTHS months only (with jumps, older months say less), with
+ *   log-scale spread σ/√n around that mean.
  * - Jumps. A light unit's level (below the levels' median) may jump into the heavy range (the top
  *   5 % of levels: a light user turning into a heavy agentic one) with probability p↑ a month, and a
  *   heavy unit's may fall back below the median with p↓. They are read from consecutive months: a
@@ -104,13 +105,13 @@ export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthN
   return { sigma, rho: rhoOf(sigma), assumed: false };
 }
 
-/** Each listed unit's level over all its positive months: exp(mean log S + σ²/2). */
+/** Each listed unit's level: the mean of its positive months. */
 export function unitLevels(series: UnitSeries, units: ArrayLike<number>, sigma: number): number[] {
   const M = series.months.length;
   const out: number[] = [];
   for (let j = 0; j < units.length; j++) {
     const level = logLevel(series, units[j]!, 0, M, sigma);
-    if (level) out.push(Math.exp(level.mean));
+    if (level) out.push(Math.exp(level.mean + (level.sd * level.sd) / 2));
   }
   return out;
 }
@@ -128,11 +129,15 @@ function logLevel(series: UnitSeries, unit: number, from: number, to: number, si
   for (let m = from; m < to; m++) {
     const v = series.spend[unit * M + m]!;
     if (v > 0) {
-      s += Math.log(v);
+      s += v;
       n++;
     }
   }
-  return n === 0 ? null : { mean: s / n + (sigma * sigma) / 2, sd: sigma / Math.sqrt(n) };
+  if (n === 0) return null;
+  // The mean month is an unbiased estimate of L (the noise has mean 1); the spread around it is
+  // σ/√n on the log scale, centred so that E[L] stays that mean.
+  const sd = sigma / Math.sqrt(n);
+  return { mean: Math.log(s / n) - (sd * sd) / 2, sd };
 }
 
 export interface TransitionRates {

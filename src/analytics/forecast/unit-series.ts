@@ -126,11 +126,6 @@ function dropInactive(s: UnitSeries): UnitSeries {
   return { units: keep.map((i) => s.units[i]!), months: s.months, spend };
 }
 
-/** Positive unit-month values (the sample the fit sees). */
-export function positiveValues(s: UnitSeries): Float64Array {
-  return s.spend.filter((v) => v > 0);
-}
-
 /** Units active (spend > 0) in month m, and the spend of each month. */
 export function monthTotals(s: UnitSeries): { active: number[]; totalUsd: number[] } {
   const M = s.months.length;
