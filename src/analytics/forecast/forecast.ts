@@ -4,7 +4,7 @@
  * Three simulations share their random numbers (trial t is seeded by t in each), so their
  * differences are the inputs' effects rather than noise:
  *   A  today: the units active in the last training month, no adoption, no jumps;
- *   B  adoption: the user schedule (`users`, `growth`), new units drawn from the fit;
+ *   B  adoption: the user schedule (`users`, `growth`), new units drawn from the newcomer law;
  *   C  tail: B plus jumps (light units turning heavy, and back).
  * Mix and price are multipliers on spend (model-mix.ts), so their effect on any quantile is exact.
  * At quantile q of month m: today = A, adoption = B − A, mix = (mix − 1)·B,

@@ -10,14 +10,17 @@
  * - The top 0.5 % of levels are always simulated one by one: they carry the tail.
  * - With `aggregate` (populations of AGGREGATE_MIN_UNITS or more), the rest are two sums per trial,
  *   the body (below the top 5 %) and the heavy band (top 5 % to top 0.5 %). Each month spends its
- *   level sum ΣL plus noise drawn as one normal with variance ΣL²(e^σ² − 1) (sums of hundreds to
- *   thousands of independent log-normal terms of bounded levels; Berry–Esseen bounds the error of
- *   the CDF by 0.5·ρ₃/(σ³√n), a few per cent at n = 50 for σ ≈ 1 and shrinking as 1/√n, on a part of
- *   the total's spread that is small next to the levels'). The body's level sum for new units is
- *   drawn as a normal with their moments (a sum of bounded terms); heavy levels are drawn one by
- *   one, exactly. Counts that change the sums (arrivals, jumps) are binomial draws, and a unit
- *   leaving a sum takes that sum's average (or a fresh light unit's moments). Without `aggregate`
- *   every unit is simulated one by one, exactly.
+ *   level sum ΣL plus noise drawn as one normal with variance ΣL²(e^σ² − 1): a sum of ~50 (band)
+ *   to thousands (body) of independent log-normal terms of bounded levels. Berry–Esseen bounds the
+ *   error of that normal's CDF by 0.56·ρ₃/(σ³√n), ≈ 0.04 for 1,000 terms at σ = 0.5 and 0.2 for 50:
+ *   a loose worst case, on month noise that is a small part of the total's spread (the levels,
+ *   kept exact where heavy, dominate it). The body's level sum for new units is drawn as a normal
+ *   with their moments (a sum of bounded terms); heavy levels are drawn one by one, exactly.
+ *   Counts that change the sums (arrivals, jumps) are binomial draws, and a unit leaving a sum
+ *   takes that sum's average (or a fresh light unit's moments). What all this costs is measured: on
+ *   1,200–1,600 units with adoption, jumps and a Pareto tail (α 1.3), P50/P90 agree with a brute
+ *   force of every unit-month within 3 %, P99 within 8 % (MC error included; monte-carlo.test.ts).
+ *   Without `aggregate` every unit is simulated one by one, exactly.
  * - Units falling from the top 0.5 % are found by geometric skips (one draw per jump, not per unit).
  * - Random numbers: sfc32 and a table-based normal (random.ts); levels from a table (sim-params.ts).
  *
