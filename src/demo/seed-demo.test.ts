@@ -4,7 +4,7 @@ import { openSqliteStore } from '../ledger/sqlite/sqlite-store.ts';
 import { createPricer } from '../pricing/index.ts';
 import { boardSummary } from '../analytics/board.ts';
 import { unitEconomics } from '../analytics/unit-economics.ts';
-import { DEMO_OUTCOME_TYPES, seedDemo } from './seed-demo.ts';
+import { DEMO_AGENTS, DEMO_OUTCOME_TYPES, demoCallsPerHour, seedDemo } from './seed-demo.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 18);
 const DAY = 86_400_000;
@@ -92,5 +92,23 @@ describe('demo history', () => {
     expect(board.plan?.amountNano).toBe(12_000_000_000_000n);
     expect(board.teams).toHaveLength(4);
     expect(board.movers).toHaveLength(3);
+  });
+
+  it('gives live traffic the rate of the history: the hours of a weekday add up to the calls a day, and the seeded peak hours match', async () => {
+    const triage = DEMO_AGENTS.find((a) => a.path === 'acme/support/helpdesk/triage-bot')!;
+    const monday = Date.UTC(2026, 10, 23);
+    const hours = Array.from({ length: 24 }, (_, h) => demoCallsPerHour(triage, monday + h * 3_600_000));
+    expect(hours.reduce((a, b) => a + b, 0)).toBeCloseTo(triage.callsPerDay, 6);
+    expect(hours[14]).toBeGreaterThan(hours[3]! * 20);
+    expect(demoCallsPerHour(triage, Date.UTC(2026, 10, 22, 14))).toBeCloseTo(hours[14]! * 0.35, 6);
+    // Against the seeded history: the weekday 13:00-16:00 calls of the last 4 weeks, per hour, are what the rate says (±15%).
+    const agentId = (await store.directory.getScope(triage.path))!.id;
+    const series = await store.ledger.series({ from: NOW - 28 * DAY, to: Math.floor(NOW / DAY) * DAY, groupBy: 'agent', bucket: 'hour', within: { tier: 'agent', id: agentId } });
+    expect(series.length).toBeGreaterThan(100);
+    const peak = series.filter((r) => [1, 2, 3, 4, 5].includes(new Date(r.at).getUTCDay()) && [13, 14, 15].includes(new Date(r.at).getUTCHours()));
+    const seen = peak.reduce((s, r) => s + r.calls, 0) / peak.length;
+    const expected = peak.reduce((s, r) => s + demoCallsPerHour(triage, r.at), 0) / peak.length;
+    expect(seen / expected).toBeGreaterThan(0.85);
+    expect(seen / expected).toBeLessThan(1.15);
   });
 });

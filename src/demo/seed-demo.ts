@@ -8,6 +8,7 @@
  * one chargeback) and the org's annual plan. Types and budgets are only created when absent, so a
  * change made by hand survives the next `npm start`.
  */
+import { normCdf } from '../analytics/forecast/normal.ts';
 import { usdToNano } from '../domain/money.ts';
 import type { ScopeChain } from '../domain/scope.ts';
 import { seededRandom } from '../domain/seeded-random.ts';
@@ -17,7 +18,7 @@ import type { OutcomeInput } from '../ledger/outcomes-contract.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { DEMO_ESCALATION_RATE, DEMO_FRONTIER_WEIGHT, demoFrontierModel, routeDemoCall } from './demo-routing.ts';
 
-interface DemoAgent {
+export interface DemoAgent {
   path: string;
   provider: string;
   /** Models with their share of calls. */
@@ -113,6 +114,20 @@ async function seedControls(store: Store, actor: string): Promise<void> {
     if (budgets.has(`${b.scopePath}:${b.period}`)) continue;
     await store.controls.setBudget({ ...b, thresholds: [50, 80, 100], timeZone: 'UTC', degradeTo: null }, actor);
   }
+}
+
+/**
+ * Calls an hour the seeded history expects of a demo agent at `at`: its calls a day (a third on
+ * weekends) spread over the day as the history spreads them, a bump around 14:00 UTC. Live demo
+ * traffic follows it, so the anomaly detector sees live calls as normal against the history.
+ */
+export function demoCallsPerHour(agent: DemoAgent, at: number): number {
+  const weekday = new Date(at).getUTCDay();
+  const hour = new Date(at).getUTCHours();
+  // The history draws hour = round(14 + 4·N(0,1)), clamped to 0..23.
+  const below = (h: number) => normCdf((h - 14) / 4);
+  const share = hour === 0 ? below(0.5) : hour === 23 ? 1 - below(22.5) : below(hour + 0.5) - below(hour - 0.5);
+  return agent.callsPerDay * (weekday === 0 || weekday === 6 ? 0.35 : 1) * share;
 }
 
 /** The outcomes a day's traces produced: a deterministic share of each producing agent's traces, reported when the trace's last call ended. */
