@@ -43,7 +43,7 @@ function time<T>(f: () => T): { ms: number; value: T } {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: (string | number)[][] = [];
 const row = (what: string, units: string, trials: number, months: number, unitMonths: number, ms: number) =>
-  rows.push([what, units, trials.toLocaleString('en'), months, unitMonths.toExponential(2), (ms / 1000).toFixed(2), unitMonths > 0 ? ((ms * 1e6) / unitMonths).toFixed(2) : '—']);
+  rows.push([what, units, trials > 0 ? trials.toLocaleString('en') : '—', months, unitMonths > 0 ? unitMonths.toExponential(2) : '—', (ms / 1000).toFixed(2), unitMonths > 0 ? ((ms * 1e6) / unitMonths).toFixed(2) : '—']);
 
 const series = population(UNITS);
 const fit = time(() => buildModel(series, { seed: 1 }));
