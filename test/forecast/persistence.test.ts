@@ -37,10 +37,14 @@ describe('month noise and jumps', () => {
     expect(0.5 * s.jumps.up).toBeGreaterThan(0.05 * s.jumps.down);
   });
 
-  it('assumes σ (and says so) with too little history', () => {
-    const one = syntheticSeries({ users: [300], level: law, noise: 0.4, jumpUp: 0, jumpDown: 0, seed: 5 });
-    const n = monthNoise(one, Int32Array.from({ length: 300 }, (_, i) => i));
-    expect(n.assumed).toBe(true);
-    expect(n.sigma).toBe(DEFAULT_SIGMA);
+  it('assumes σ (and says so) with too little history: a fifth of the spread, at most DEFAULT_SIGMA', () => {
+    const all = Int32Array.from({ length: 300 }, (_, i) => i);
+    const wide = monthNoise(syntheticSeries({ users: [300], level: law, noise: 0.4, jumpUp: 0, jumpDown: 0, seed: 5 }), all);
+    expect(wide.assumed).toBe(true);
+    expect(wide.sigma).toBe(DEFAULT_SIGMA);
+    const narrow = monthNoise(syntheticSeries({ users: [300], level: (p) => 100 * Math.exp(0.2 * (p - 0.5)), noise: 0.05, jumpUp: 0, jumpDown: 0, seed: 5 }), all);
+    expect(narrow.assumed).toBe(true);
+    expect(narrow.sigma).toBeLessThan(0.05);
+    expect(narrow.rho).toBeCloseTo(0.8, 6);
   });
 });

@@ -22,8 +22,9 @@
  *   month by month: the adoption drift linear extrapolation misses.
  *
  * With too little history the defaults are used and flagged: fewer than MIN_STEPS month-to-month
- * steps leaves σ assumed (DEFAULT_SIGMA); fewer than MIN_PAIRS light (heavy) months followed by
- * another leaves p↑ assumed (p↓ set to balance p↑: no drift).
+ * steps leaves σ assumed (a fifth of the spread between unit-months, at most DEFAULT_SIGMA); fewer
+ * than MIN_PAIRS light (heavy) months followed by another leaves p↑ assumed (p↓ set to balance p↑:
+ * no drift).
  */
 import type { SpendDistribution } from './distribution-fit.ts';
 import { quantileSorted } from './distribution-fit.ts';
@@ -31,6 +32,8 @@ import { Rng } from './random.ts';
 import type { UnitSeries } from './unit-series.ts';
 
 export const DEFAULT_SIGMA = 0.5;
+/** Without two months to read σ from: the share of the spread taken for levels. */
+const ASSUMED_RHO = 0.8;
 export const DEFAULT_JUMP_UP = 0.01;
 const MIN_STEPS = 10;
 const MIN_PAIRS = 20;
@@ -97,7 +100,11 @@ export function monthNoise(series: UnitSeries, units: ArrayLike<number>): MonthN
   }
   const total = count > 1 ? (sumSq - (sum * sum) / count) / (count - 1) : 0;
   const rhoOf = (sigma: number) => (total > 0 ? Math.min(1, Math.max(0, 1 - (sigma * sigma) / total)) : 0);
-  if (steps < MIN_STEPS) return { sigma: DEFAULT_SIGMA, rho: rhoOf(DEFAULT_SIGMA), assumed: true };
+  if (steps < MIN_STEPS) {
+    // Assumed: a fifth of the spread between unit-months is month noise, at most DEFAULT_SIGMA.
+    const sigma = total > 0 ? Math.min(DEFAULT_SIGMA, Math.sqrt((1 - ASSUMED_RHO) * total)) : DEFAULT_SIGMA;
+    return { sigma, rho: rhoOf(sigma), assumed: true };
+  }
   // A month-to-month step of log spend is the difference of two noises, N(0, 2σ²), plus any change of
   // level: the root mean square step ÷ √2 keeps those changes in (a robust median would drop them, and
   // then the jump rates, read coarsely, are all that carries level changes: backtests cover less).
