@@ -129,7 +129,7 @@ export function renderBreakeven(
       (b.breakevenFits ? ', within its capacity.' : `, beyond its capacity (${mtok(b.selfHost.capacityTokens)}).`),
     b.apiSavesNano >= 0n ? `  Today the API is ${formatUsd(b.apiSavesNano)} a month cheaper.` : `  Today self-hosting would save ${formatUsd(-b.apiSavesNano)} a month.`,
     b.atScale
-      ? `  Sized to the volume (GPUs added one at a time, same throughput and utilisation), self-hosting pays from ${mtok(b.atScale.tokens)} a month on ${b.atScale.gpus} GPU${b.atScale.gpus === 1 ? '' : 's'}: one GPU's monthly capacity is worth ${formatUsd(b.selfHost.perGpu.apiValueNano)} at API prices against ${formatUsd(b.selfHost.perGpu.monthlyNano)} for the GPU.`
+      ? `  Sized to the volume (GPUs added one at a time, same throughput and utilisation), self-hosting pays from ${mtok(b.atScale.tokens)} a month on ${b.atScale.gpus} GPU${b.atScale.gpus === 1n ? '' : 's'}: one GPU's monthly capacity is worth ${formatUsd(b.selfHost.perGpu.apiValueNano)} at API prices against ${formatUsd(b.selfHost.perGpu.monthlyNano)} for the GPU.`
       : `  No fleet size pays: one GPU's monthly capacity (${mtok(b.selfHost.perGpu.capacityTokens)}) is worth ${formatUsd(b.selfHost.perGpu.apiValueNano)} at API prices, less than the ${formatUsd(b.selfHost.perGpu.monthlyNano)} the GPU costs.`,
     `  Dominant input: ${dominant}. Break-even volume moves in proportion to the self-host cost and inversely to the API price; throughput and utilisation decide only whether it fits.`,
   ];
