@@ -8,6 +8,7 @@ import { anomalyJson } from '../alerts/payload.ts';
 import { TollgateError } from '../domain/errors.ts';
 import type { AlertEvent, AnomalyAlert } from '../ledger/anomalies-contract.ts';
 import { requireAdmin } from './admin-auth.ts';
+import { queryFlag, queryText, queryWhole } from './query-params.ts';
 import type { RouteDeps } from './outcome-routes.ts';
 
 export type AnomalyRouteDeps = Pick<RouteDeps, 'store' | 'adminKey' | 'now'> & {
@@ -23,9 +24,8 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
 
   app.get('/api/anomalies', async (req) => {
     requireAdmin(req, deps.adminKey);
-    const q = query(req);
     const list = await store.anomalies.list(
-      anomalyQuery({ open: flag(q, 'open'), scope: text(q, 'scope'), since: text(q, 'since'), limit: whole(q, 'limit'), offset: whole(q, 'offset') }, deps.now()),
+      anomalyQuery({ open: queryFlag(req, 'open'), scope: queryText(req, 'scope'), since: queryText(req, 'since'), limit: queryWhole(req, 'limit'), offset: queryWhole(req, 'offset') }, deps.now()),
     );
     return { data: list.map((a) => anomalyJson(a, dashboard)) };
   });
@@ -49,7 +49,7 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
 
   app.get('/api/anomaly-policies', async (req) => {
     requireAdmin(req, deps.adminKey);
-    const scope = text(query(req), 'scope');
+    const scope = queryText(req, 'scope');
     const list = await store.anomalies.listPolicies(scope === undefined ? {} : { under: scope });
     return { data: list.map(policyJson) };
   });
@@ -69,7 +69,7 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
 
   app.delete('/api/anomaly-policies', async (req) => {
     requireAdmin(req, deps.adminKey);
-    const scope = text(query(req), 'scope');
+    const scope = queryText(req, 'scope');
     if (scope === undefined) throw new TollgateError('invalid_request', 'give ?scope=… of the policy to delete');
     const gone = await store.anomalies.deletePolicy(scope, actorOf(req));
     return { deleted: policyJson(gone) };
@@ -77,11 +77,10 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
 
   app.get('/api/alert-deliveries', async (req) => {
     requireAdmin(req, deps.adminKey);
-    const q = query(req);
-    const state = text(q, 'state');
+    const state = queryText(req, 'state');
     if (state !== undefined && state !== 'dead' && state !== 'delivered') throw new TollgateError('invalid_request', `state is dead or delivered, got "${state}"`);
-    const anomaly = text(q, 'anomaly');
-    const limit = whole(q, 'limit');
+    const anomaly = queryText(req, 'anomaly');
+    const limit = queryWhole(req, 'limit');
     const list = await store.anomalies.deliveries({ ...(state === undefined ? {} : { state }), ...(anomaly === undefined ? {} : { anomalyId: anomaly }), ...(limit === undefined ? {} : { limit }) });
     return { data: list.map(deliveryJson) };
   });
@@ -92,34 +91,9 @@ function actorOf(req: FastifyRequest): string {
   return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
 }
 
-function query(req: FastifyRequest): Record<string, unknown> {
-  return req.query as Record<string, unknown>;
-}
-
 function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
   if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TollgateError('invalid_request', 'send a JSON object');
   return b as Record<string, unknown>;
 }
 
-function text(q: Record<string, unknown>, name: string): string | undefined {
-  const v = q[name];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new TollgateError('invalid_request', `give ${name} once, as text`);
-  return v;
-}
-
-function flag(q: Record<string, unknown>, name: string): boolean | undefined {
-  const v = text(q, name);
-  if (v === undefined) return undefined;
-  if (v === '1' || v === 'true') return true;
-  if (v === '0' || v === 'false') return false;
-  throw new TollgateError('invalid_request', `${name} is 1 or 0 (true or false), got "${v}"`);
-}
-
-function whole(q: Record<string, unknown>, name: string): number | undefined {
-  const v = text(q, name);
-  if (v === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(v)) throw new TollgateError('invalid_request', `${name} must be a whole number, got "${v}"`);
-  return Number(v);
-}

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { monthContaining, showback, showbackCsv, showbackJson } from '../analytics/showback.ts';
 import { toCsv } from '../cli/output.ts';
 import { TollgateError } from '../domain/errors.ts';
+import { queryText } from './query-params.ts';
 import { requireAdmin } from './admin-auth.ts';
 import type { RouteDeps } from './outcome-routes.ts';
 
@@ -9,13 +10,7 @@ import type { RouteDeps } from './outcome-routes.ts';
 export function registerShowbackRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/reports/showback', async (req, reply) => {
     requireAdmin(req, deps.adminKey);
-    const q = req.query as Record<string, unknown>;
-    const text = (name: string): string | undefined => {
-      const v = q[name];
-      if (v === undefined || v === '') return undefined;
-      if (typeof v !== 'string') throw new TollgateError('invalid_request', `give ${name} once, as text`);
-      return v;
-    };
+    const text = (name: string) => queryText(req, name);
     const format = text('format') ?? 'json';
     if (format !== 'json' && format !== 'csv') throw new TollgateError('invalid_request', `format must be json or csv, got "${format}"`);
     const scope = text('scope');

@@ -3,19 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { routingJson, routingPeriod, routingReport } from '../../analytics/routing.ts';
 import { TollgateError } from '../../domain/errors.ts';
 import type { Pricer } from '../../pricing/index.ts';
+import { queryText } from '../query-params.ts';
 import { requireAdmin } from '../admin-auth.ts';
 import type { RouteDeps } from '../outcome-routes.ts';
 
 export function registerRoutingReportRoutes(app: FastifyInstance, deps: RouteDeps & { pricer: Pricer }): void {
   app.get('/api/reports/routing', async (req) => {
     requireAdmin(req, deps.adminKey);
-    const q = req.query as Record<string, unknown>;
-    const text = (name: string): string | undefined => {
-      const v = q[name];
-      if (v === undefined || v === '') return undefined;
-      if (typeof v !== 'string') throw new TollgateError('invalid_request', `give ${name} once, as text`);
-      return v;
-    };
+    const text = (name: string) => queryText(req, name);
     const days = text('days');
     if (days !== undefined && !/^\d{1,4}$/.test(days)) throw new TollgateError('invalid_request', `days must be a whole number from 1 to 3660, got "${days}"`);
     const month = text('month');
