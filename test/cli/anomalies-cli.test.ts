@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analytics/anomalies/contract.ts';
 import type { Store } from '../../src/ledger/contract.ts';
+import { makeFinding, USD } from '../support/findings.ts';
 import { cliRunner } from '../support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-anomalies-cli-'));
@@ -15,7 +16,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const BOT = 'acme/support/helpdesk/triage-bot';
 const OTHER = 'globex/ops/billing/bot';
-const USD = 1_000_000_000;
 const HOUR = 3_600_000;
 let dbFile: string;
 let n = 0;
@@ -24,21 +24,7 @@ let ids: { loop: string; spike: string; old: string };
 const { cli, ok, json, refused, withStore } = cliRunner(() => dbFile);
 
 async function finding(store: Store, path: string, over: Partial<Finding> = {}): Promise<Finding> {
-  const scope = (await store.directory.getScope(path))!;
-  return {
-    tier: 'agent',
-    scopeId: scope.id,
-    path,
-    signal: 'runaway_loop',
-    since: Date.now() - HOUR,
-    at: Date.now() - HOUR + 300_000,
-    comparisons: [{ measure: 'spend_per_hour', baseline: 0.4 * USD, band: 1.2 * USD, current: 9.5 * USD }],
-    atRiskNanoPerHour: 9.1 * USD,
-    topModels: [{ model: 'gpt-4.1', costNano: 0.7 * USD, calls: 310 }],
-    topTraces: [{ traceId: 'trace-7', costNano: 0.65 * USD, calls: 290 }],
-    summary: '290 calls of one trace in 5 min (usually 2)',
-    ...over,
-  };
+  return makeFinding((await store.directory.getScope(path))!, over);
 }
 
 beforeEach(async () => {

@@ -10,28 +10,14 @@ import { registerAnomalyRoutes } from '../../src/gateway/anomaly-routes.ts';
 import type { AlertEvent, AnomalyAlert } from '../../src/ledger/anomalies-contract.ts';
 import type { Harness } from '../support/gateway.ts';
 import { ADMIN_KEY, AGENT, startHarness } from '../support/gateway.ts';
+import { makeFinding, USD } from '../support/findings.ts';
 
-const USD = 1_000_000_000;
 const HOUR = 3_600_000;
 let h: Harness;
 let ids: { loop: string; spike: string; old: string };
 
 async function finding(path: string, over: Partial<Finding> = {}): Promise<Finding> {
-  const scope = (await h.store.directory.ensureScope(path, { create: true, actor: 'test' })).nodes.at(-1)!;
-  return {
-    tier: 'agent',
-    scopeId: scope.id,
-    path,
-    signal: 'runaway_loop',
-    since: Date.now() - HOUR,
-    at: Date.now() - HOUR + 300_000,
-    comparisons: [{ measure: 'spend_per_hour', baseline: 0.4 * USD, band: 1.2 * USD, current: 9.5 * USD }],
-    atRiskNanoPerHour: 9.1 * USD,
-    topModels: [{ model: 'gpt-4.1', costNano: 0.7 * USD, calls: 310 }],
-    topTraces: [{ traceId: 'trace-7', costNano: 0.65 * USD, calls: 290 }],
-    summary: '290 calls of one trace in 5 min',
-    ...over,
-  };
+  return makeFinding((await h.store.directory.ensureScope(path, { create: true, actor: 'test' })).nodes.at(-1)!, { summary: '290 calls of one trace in 5 min', ...over });
 }
 
 beforeAll(async () => {
