@@ -117,6 +117,8 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
   const id = newRequestId(startedAt);
   void reply.header('x-tollgate-request-id', id);
   const key = await deps.keys.authenticate(presentedKey(req));
+  // Read by the metrics' refusal count (gateway/metrics.ts chainOf).
+  (req as FastifyRequest & { tollgateKey?: ResolvedKey }).tollgateKey = key;
   const body = req.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new TollgateError('invalid_request', 'request body must be a JSON object');

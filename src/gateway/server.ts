@@ -24,6 +24,9 @@ import { registerOutcomeRoutes } from './outcome-routes.ts';
 import { registerShowbackRoutes } from './showback-routes.ts';
 import { errorBody, shapeFor } from './error-shapes.ts';
 import { KeyCache } from './key-cache.ts';
+import type { MetricsOptions } from './metrics.ts';
+import { GatewayMetrics, registerMetrics } from './metrics.ts';
+import { registerOtlpRoutes } from '../ingest/otlp/otlp-route.ts';
 import { ModelRouter } from './model-router.ts';
 import type { RoutingConfig } from './routing/routing-config.ts';
 import { registerRoutingReportRoutes } from './routing/report-routes.ts';
@@ -60,6 +63,8 @@ export interface GatewayOptions {
   timeZone?: string;
   /** Anomaly detection on every call; absent or null: off. The gateway closes the dispatcher's pending deliveries on close. */
   anomalies?: Pick<AnomalyWatchOptions, 'detector' | 'dispatcher' | 'evaluateEveryMs' | 'seedDays'> | null;
+  /** `GET /metrics`: scrape token and label caps (see gateway/metrics.ts). */
+  metrics?: MetricsOptions;
 }
 
 export interface Gateway {
@@ -70,6 +75,8 @@ export interface Gateway {
   writer: GroupCommitter;
   /** The anomaly watcher, when detection is on. */
   anomalies: AnomalyWatch | null;
+  /** Prometheus metrics served on /metrics. */
+  metrics: GatewayMetrics;
   /** Stops accepting, lets in-flight calls finish (up to `deadlineMs`, default 30 s), flushes the ledger, closes upstream pools. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -110,7 +117,14 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
   });
   const anomalies = opts.anomalies ? new AnomalyWatch({ ...opts.anomalies, store: opts.store, now, log }) : null;
-  const deps: ProxyDeps = { keys, pricer: opts.pricer, router, writer, admission, now, log, ...(routing ? { routing } : {}), ...(anomalies ? { observe: anomalies.observe.bind(anomalies) } : {}) };
+  const metrics = new GatewayMetrics({ countersUp: () => admission.countersUp, ledgerPending: () => writer.pending, inFlight: () => inFlight.size, keysCached: () => keys.size }, opts.metrics);
+  const observe: NonNullable<ProxyDeps['observe']> = anomalies
+    ? (event, body) => {
+        metrics.observe(event);
+        anomalies.observe(event, body);
+      }
+    : (event) => metrics.observe(event);
+  const deps: ProxyDeps = { keys, pricer: opts.pricer, router, writer, admission, now, log, observe, ...(routing ? { routing } : {}) };
   const timeZone = opts.timeZone ?? 'UTC';
 
   // Keep the exact bytes as well as the parsed body: an unchanged request is forwarded byte for byte.
@@ -203,6 +217,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const dispatcher = opts.anomalies?.dispatcher ?? null;
   registerAnomalyRoutes(app, { ...routeDeps, alerts: dispatcher, dashboardUrl: dispatcher?.dashboardUrl ?? null });
 
+  registerOtlpRoutes(app, { store: opts.store, keys, pricer: opts.pricer, toError: (err) => fromFastify(err, bodyLimit), countSpans: (outcome, n) => metrics.spans(outcome, n) });
+  registerMetrics(app, metrics, { adminKey: opts.adminKey, token: opts.metrics?.token ?? null, toError: (err) => fromFastify(err, bodyLimit) });
+
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
 
   await keys.refreshIfStale();
@@ -216,6 +233,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     controls,
     writer,
     anomalies,
+    metrics,
     async close(deadlineMs = 30_000) {
       // Stop accepting; then let in-flight calls (streams above all) finish and record their rows, up to a deadline.
       const closing = app.close();
