@@ -93,9 +93,9 @@ describe('anomaly detection in the gateway', () => {
     await history(chain, 12, 300);
     await h.gateway.anomalies!.seed();
 
-    // ~4,000-token prompts where the agent's calls were ~300 tokens: the context is running away.
+    // ~4,000-token prompts where the agent's calls were ~300 tokens, more calls than the detector needs to judge (min_window_calls 25).
     const big = 'lorem ipsum dolor sit amet '.repeat(600);
-    for (let i = 0; i < 14; i++) expect((await chat(secret, `${i} ${big}`)).status).toBe(200);
+    for (let i = 0; i < 30; i++) expect((await chat(secret, `${i} ${big}`)).status).toBe(200);
     await h.gateway.anomalies!.evaluate();
     await h.gateway.anomalies!.evaluate(); // a second evaluation refreshes the open row, it does not add one
 
