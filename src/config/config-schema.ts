@@ -78,6 +78,28 @@ export const configSchema = z.strictObject({
     .optional(),
   /** Where anomaly notifications go: signed webhooks and Slack-compatible incoming webhooks. */
   alerts: alertsConfigSchema.optional(),
+  /** `GET /metrics` (Prometheus): who may scrape, and the label caps. */
+  metrics: z
+    .strictObject({
+      /** Bearer token Prometheus scrapes with, e.g. `${TOLLGATE_METRICS_TOKEN}`; the admin key works too. Without either, loopback only. */
+      token: z.string().min(16, 'metrics.token must be at least 16 characters (is its ${VAR} set?)').optional(),
+      /** Agent scopes labelled before the rest report as `_other` (default 1,000). */
+      max_scopes: z.number().int().min(1).max(100_000).optional(),
+      /** Models labelled (default 200). */
+      max_models: z.number().int().min(1).max(10_000).optional(),
+      /** (scope, provider, model) series before new scopes fold into `_other` (default 10,000). */
+      max_series: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
+  /** Which provider keys, projects and workspaces are the gateway's own: billed usage on any other is a bypass. */
+  reconcile: z
+    .strictObject({
+      openai: z.strictObject({ gateway_api_key_ids: z.array(z.string().min(1)).optional(), gateway_project_ids: z.array(z.string().min(1)).optional() }).optional(),
+      anthropic: z.strictObject({ gateway_api_key_ids: z.array(z.string().min(1)).optional(), gateway_workspace_ids: z.array(z.string().min(1)).optional() }).optional(),
+      /** How far billed and recorded tokens or cost may differ before it is a finding, in percent (default 1). */
+      tolerance_pct: z.number().min(0).max(100).optional(),
+    })
+    .optional(),
 });
 
 export type TollgateConfig = z.output<typeof configSchema>;

@@ -72,6 +72,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ...(config.gateway?.body_limit ? { bodyLimit: config.gateway.body_limit } : {}),
         logger: { level: ctx.env['TOLLGATE_LOG_LEVEL'] ?? 'warn' },
         anomalies: anomalyWatchOptions(config, store, ctx),
+        metrics: {
+          token: ctx.env['TOLLGATE_METRICS_TOKEN'] ?? config.metrics?.token ?? null,
+          ...(config.metrics?.max_scopes === undefined ? {} : { maxScopes: config.metrics.max_scopes }),
+          ...(config.metrics?.max_models === undefined ? {} : { maxModels: config.metrics.max_models }),
+          ...(config.metrics?.max_series === undefined ? {} : { maxSeries: config.metrics.max_series }),
+        },
       });
       const address = await gateway.app.listen({ port: listenPort, host }).catch((err: unknown) => {
         throw new TollgateError('unavailable', `cannot listen on ${host}:${listenPort}: ${(err as Error).message} (choose another with --port or TOLLGATE_PORT)`, { cause: err });
