@@ -19,6 +19,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerPrice } from './commands/price.ts';
 import { registerPriceChanges } from './commands/price-changes.ts';
+import { registerReconcile } from './commands/reconcile.ts';
 import { registerReprice } from './commands/reprice.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerScopes } from './commands/scopes.ts';
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPrice(program, ctx);
   registerReprice(program, ctx);
   registerPriceChanges(program, ctx);
+  registerReconcile(program, ctx);
   registerBreakeven(program, ctx);
   registerAudit(program, ctx);
   registerDemo(program, ctx);

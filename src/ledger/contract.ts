@@ -7,6 +7,7 @@ import type { Usage } from '../domain/usage.ts';
 import type { Anomalies } from './anomalies-contract.ts';
 import type { Chargeback } from './chargeback-contract.ts';
 import type { Outcomes } from './outcomes-contract.ts';
+import type { ProviderUsage } from './provider-usage-contract.ts';
 
 export interface ScopeNode {
   id: string;
@@ -308,6 +309,8 @@ export interface Store {
   readonly outcomes: Outcomes;
   readonly chargeback: Chargeback;
   readonly anomalies: Anomalies;
+  /** What the providers' usage and cost reports say they billed, for reconciliation. */
+  readonly providerUsage: ProviderUsage;
   readonly ledger: Ledger;
   readonly capabilities: StoreCapabilities;
   /** Where the data lives, for people (file path or URL without credentials). */

@@ -10,6 +10,7 @@ import { KyselyAnomalies } from './kysely-anomalies.ts';
 import { KyselyChargeback } from './kysely-chargeback.ts';
 import { KyselyControls } from './kysely-controls.ts';
 import { KyselyOutcomes } from './kysely-outcomes.ts';
+import { KyselyProviderUsage } from './kysely-provider-usage.ts';
 import { KyselyDirectory } from './kysely-directory.ts';
 import { KyselyLedger } from './kysely-ledger.ts';
 import type { MigrationDialect } from './migrations.ts';
@@ -34,6 +35,7 @@ export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilit
     outcomes: new KyselyOutcomes(db),
     chargeback: new KyselyChargeback(db),
     anomalies: new KyselyAnomalies(db),
+    providerUsage: new KyselyProviderUsage(db),
     ledger: new KyselyLedger(db, capabilities),
     capabilities,
     location,

@@ -349,6 +349,32 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         await db.schema.createIndex('events_routed').on('events').columns(['started_at', 'id']).where(sql.ref('route_alias'), 'is not', null).execute();
       },
     },
+    '0008_provider_usage': {
+      async up(db: Kysely<unknown>) {
+        // What the providers' usage and cost reports say, one row per UTC day and group; '' where the
+        // report was not grouped by a dimension, so the unique key (an import's conflict guard) never meets a NULL.
+        await db.schema
+          .createTable('provider_usage')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('day', 'bigint', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('api_key_id', 'text', (c) => c.notNull())
+          .addColumn('project_or_workspace_id', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text', (c) => c.notNull())
+          .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_5m_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_1h_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('requests', 'bigint', (c) => c.notNull())
+          .addColumn('cost_nano', 'bigint')
+          .addColumn('import_id', 'text', (c) => c.notNull())
+          .addColumn('imported_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('provider_usage_group', ['provider', 'source', 'day', 'model', 'api_key_id', 'project_or_workspace_id', 'detail'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -259,7 +259,29 @@ export interface AnomalyPoliciesTable {
   updated_by: string;
 }
 
+export interface ProviderUsageTable {
+  provider: string;
+  /** `usage` or `cost`. */
+  source: string;
+  /** UTC midnight, epoch ms. */
+  day: BigInt64;
+  model: string;
+  api_key_id: string;
+  project_or_workspace_id: string;
+  detail: string;
+  input_tokens: BigInt64;
+  cache_read_tokens: BigInt64;
+  cache_write_5m_tokens: BigInt64;
+  cache_write_1h_tokens: BigInt64;
+  output_tokens: BigInt64;
+  requests: BigInt64;
+  cost_nano: BigInt64 | null;
+  import_id: string;
+  imported_at: BigInt64;
+}
+
 export interface Database {
+  provider_usage: ProviderUsageTable;
   anomalies: AnomaliesTable;
   alert_deliveries: AlertDeliveriesTable;
   anomaly_policies: AnomalyPoliciesTable;

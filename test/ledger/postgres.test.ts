@@ -4,10 +4,12 @@ import { dropSchema, PG_URL, postgresAvailable, testSchemaName } from '../suppor
 import { runAnomaliesContract } from './anomalies-contract.ts';
 import { runControlsContract } from './controls-contract.ts';
 import { runStoreContract } from './ledger-contract.ts';
+import { runProviderUsageContract } from './provider-usage-contract.ts';
 
 const schema = testSchemaName();
 const controlsSchema = testSchemaName();
 const anomaliesSchema = testSchemaName();
+const providerUsageSchema = testSchemaName();
 
 if (await postgresAvailable()) {
   runStoreContract({
@@ -24,6 +26,11 @@ if (await postgresAvailable()) {
     name: 'postgres',
     open: () => openPostgresStore(PG_URL, { schema: anomaliesSchema }),
     dispose: () => dropSchema(anomaliesSchema),
+  });
+  runProviderUsageContract({
+    name: 'postgres',
+    open: () => openPostgresStore(PG_URL, { schema: providerUsageSchema }),
+    dispose: () => dropSchema(providerUsageSchema),
   });
 } else {
   describe.skip('store contract: postgres (PostgreSQL unreachable)', () => {

@@ -5,6 +5,7 @@ import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { runAnomaliesContract } from './anomalies-contract.ts';
 import { runControlsContract } from './controls-contract.ts';
 import { runStoreContract } from './ledger-contract.ts';
+import { runProviderUsageContract } from './provider-usage-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-'));
 
@@ -28,4 +29,12 @@ runAnomaliesContract({
   name: 'sqlite',
   open: () => openSqliteStore(join(anomaliesDir, 'anomalies.db')),
   dispose: () => Promise.resolve(rmSync(anomaliesDir, { recursive: true, force: true })),
+});
+
+const providerUsageDir = mkdtempSync(join(tmpdir(), 'tollgate-sqlite-provider-usage-'));
+
+runProviderUsageContract({
+  name: 'sqlite',
+  open: () => openSqliteStore(join(providerUsageDir, 'provider-usage.db')),
+  dispose: () => Promise.resolve(rmSync(providerUsageDir, { recursive: true, force: true })),
 });
