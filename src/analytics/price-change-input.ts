@@ -62,10 +62,8 @@ export function fromCostReport(rows: readonly CostReportRow[], pricer: Pricer): 
 /** The ledger's calls in [from, to) → daily usage per provider and served model. */
 export async function fromLedger(store: Store, pricer: Pricer, window: { from: number; to: number }): Promise<DailyUsage[]> {
   const days = new Map<string, DailyUsage>();
-  let cursor: string | undefined;
-  do {
-    const page = await store.ledger.events({ from: window.from, to: window.to, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
-    for (const e of page.rows) {
+  for await (const batch of store.ledger.scan({ from: window.from, to: window.to })) {
+    for (const e of batch) {
       const day = Math.floor(e.startedAt / DAY_MS) * DAY_MS;
       const key = `${day}\u0000${e.provider}\u0000${e.servedModel}`;
       let d = days.get(key);
@@ -74,7 +72,6 @@ export async function fromLedger(store: Store, pricer: Pricer, window: { from: n
       d.costNano += e.effectiveCostNano;
       d.catalogNano += pricer.price(e.provider, e.servedModel, e.usage, e.startedAt).listNano;
     }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
+  }
   return [...days.values()];
 }

@@ -12,7 +12,8 @@
 import { TollgateError } from '../domain/errors.ts';
 import { nanoToDecimalString } from '../domain/money.ts';
 import { formatScope, parseScope } from '../domain/scope.ts';
-import type { LedgerEvent, Store } from '../ledger/contract.ts';
+import type { Usage } from '../domain/usage.ts';
+import type { ScanRow, Store } from '../ledger/contract.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { parseMonthLabel } from './showback.ts';
 
@@ -102,7 +103,6 @@ export interface RoutingReport {
   formula: RoutingFormula;
 }
 
-const PAGE = 1000;
 const DAY_MS = 86_400_000;
 
 /** The report's period: a UTC month (`YYYY-MM`), or the last `days` days up to `now` (default 30). */
@@ -125,79 +125,102 @@ export async function routingReport(store: Store, pricer: Pricer, opts: RoutingR
     within = { tier: node.tier, id: node.id };
   }
   const acc = new Accumulator(pricer);
-  let cursor: string | undefined;
-  do {
-    const page = await store.ledger.events({ from: opts.from, to: opts.to, routed: true, limit: PAGE, ...(within ? { within } : {}), ...(cursor ? { cursor } : {}) });
-    for (const e of page.rows) acc.add(e);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
+  for await (const batch of store.ledger.scan({ from: opts.from, to: opts.to, routedOnly: true, ...(within ? { within } : {}) })) {
+    for (const e of batch) acc.add(e);
+  }
   const aliases = acc.aliases();
   const total = aliases.reduce((t, a) => addFigures(t, a.figures), emptyFigures());
   return { from: opts.from, to: opts.to, scope, aliases, total, formula: formulaOf(total) };
 }
 
+type AliasSums = { figures: RoutingFigures; tiers: Map<string, TierLine & { modelSet: Set<string> }>; frontiers: Set<string> };
+
+/** An attempt no later attempt has replaced (yet): it answered its request. */
+interface Answer {
+  alias: AliasSums;
+  tier: TierLine;
+  cost: bigint;
+  escalated: boolean;
+  /** Null on the frontier tier. */
+  frontier: string | null;
+  usage: Usage;
+  startedAt: number;
+}
+
 /**
- * Folds routed attempts read newest first. A replacement attempt starts strictly after the one it
- * replaces, so by the time a failed attempt is read its replacement has named it.
+ * Folds routed attempts read oldest first. A replacement attempt starts strictly after the one it
+ * replaces, so when it is read the attempt it names has been read: that one turns from an answer into
+ * waste. Attempts still answering when the scan ends are the requests.
  */
 class Accumulator {
   readonly #pricer: Pricer;
-  readonly #superseded = new Set<string>();
-  readonly #by = new Map<string, { figures: RoutingFigures; tiers: Map<string, TierLine & { modelSet: Set<string> }>; frontiers: Set<string> }>();
+  readonly #answers = new Map<string, Answer>();
+  readonly #by = new Map<string, AliasSums>();
 
   constructor(pricer: Pricer) {
     this.#pricer = pricer;
   }
 
-  add(e: LedgerEvent): void {
+  add(e: ScanRow): void {
     const r = e.routing;
     if (!r) return;
     let a = this.#by.get(r.alias);
     if (!a) this.#by.set(r.alias, (a = { figures: emptyFigures(), tiers: new Map(), frontiers: new Set() }));
     let t = a.tiers.get(r.tier);
     if (!t) a.tiers.set(r.tier, (t = { tier: r.tier, frontier: false, models: [], modelSet: new Set(), calls: 0, answered: 0, escalated: 0, costNano: 0n, counterfactualNano: 0n }));
-    const f = a.figures;
     const cost = e.effectiveCostNano;
     t.calls++;
     t.costNano += cost;
     t.modelSet.add(e.servedModel);
-    f.actualNano += cost;
+    a.figures.actualNano += cost;
     if (r.frontier === null) t.frontier = true;
     else a.frontiers.add(r.frontier);
-    const superseded = this.#superseded.delete(e.id);
-    if (r.escalatedFrom !== null) this.#superseded.add(r.escalatedFrom);
-    if (superseded) {
-      t.escalated++;
-      f.wasteNano += cost;
-      return;
+    if (r.escalatedFrom !== null) {
+      const replaced = this.#answers.get(r.escalatedFrom);
+      if (replaced) {
+        this.#answers.delete(r.escalatedFrom);
+        replaced.tier.escalated++;
+        replaced.alias.figures.wasteNano += replaced.cost;
+      }
     }
-    f.requests++;
-    t.answered++;
-    if (r.escalatedFrom !== null) f.escalatedRequests++;
-    if (r.frontier === null) {
-      f.frontierRequests++;
-      f.frontierNano += cost;
-      f.counterfactualNano += cost;
-      t.counterfactualNano += cost;
-      return;
-    }
-    const counterfactual = this.#frontierPrice(r.frontier, e);
-    if (counterfactual === null) f.unpricedCounterfactual++;
-    const cf = counterfactual ?? cost;
-    f.belowNano += cost;
-    f.belowCounterfactualNano += cf;
-    f.counterfactualNano += cf;
-    t.counterfactualNano += cf;
+    this.#answers.set(e.id, { alias: a, tier: t, cost, escalated: r.escalatedFrom !== null, frontier: r.frontier, usage: e.usage, startedAt: e.startedAt });
   }
 
-  /** The call's usage at the frontier's effective price at the call's start; null when the frontier has no price. */
-  #frontierPrice(frontier: string, e: LedgerEvent): bigint | null {
+  /** Counts the attempts that answered: each against the frontier's price for its usage. */
+  #settle(): void {
+    for (const x of this.#answers.values()) {
+      const f = x.alias.figures;
+      const t = x.tier;
+      f.requests++;
+      t.answered++;
+      if (x.escalated) f.escalatedRequests++;
+      if (x.frontier === null) {
+        f.frontierRequests++;
+        f.frontierNano += x.cost;
+        f.counterfactualNano += x.cost;
+        t.counterfactualNano += x.cost;
+        continue;
+      }
+      const counterfactual = this.#frontierPrice(x.frontier, x.usage, x.startedAt);
+      if (counterfactual === null) f.unpricedCounterfactual++;
+      const cf = counterfactual ?? x.cost;
+      f.belowNano += x.cost;
+      f.belowCounterfactualNano += cf;
+      f.counterfactualNano += cf;
+      t.counterfactualNano += cf;
+    }
+    this.#answers.clear();
+  }
+
+  /** The usage at the frontier's effective price at the call's start; null when the frontier has no price. */
+  #frontierPrice(frontier: string, usage: Usage, at: number): bigint | null {
     const slash = frontier.indexOf('/');
-    const q = this.#pricer.price(frontier.slice(0, slash), frontier.slice(slash + 1), e.usage, e.startedAt);
+    const q = this.#pricer.price(frontier.slice(0, slash), frontier.slice(slash + 1), usage, at);
     return q.source === 'unpriced' ? null : q.effectiveNano;
   }
 
   aliases(): AliasReport[] {
+    this.#settle();
     return [...this.#by]
       .map(([alias, a]) => {
         a.figures.savingNano = a.figures.counterfactualNano - a.figures.actualNano;

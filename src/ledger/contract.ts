@@ -193,6 +193,36 @@ export interface EventQuery {
   limit?: number;
 }
 
+export interface ScanQuery {
+  /** Inclusive epoch ms. */
+  from: number;
+  /** Exclusive epoch ms. */
+  to: number;
+  within?: { tier: Tier; id: string };
+  /** Only calls the cheap-first router placed. */
+  routedOnly?: boolean;
+  /** Rows per batch (default 2,000; at most 50,000). */
+  batchSize?: number;
+}
+
+/**
+ * One call as the per-call analytics read it (re-pricing, price-change detection, routing savings):
+ * the columns they use and nothing more, so a scan of a quarter's ledger stays cheap. Fields mean
+ * what they mean on `LedgerEvent`.
+ */
+export interface ScanRow {
+  id: string;
+  startedAt: number;
+  chain: ScopeChain;
+  provider: string;
+  servedModel: string;
+  usage: Usage;
+  listCostNano: bigint;
+  effectiveCostNano: bigint;
+  /** How the router placed the call, without its reason; null when the client named a model. */
+  routing: Omit<RouteStamp, 'reason'> | null;
+}
+
 /** The append-only record of calls, with hourly rollups kept in the same transaction. */
 export interface Ledger {
   /** Appends events idempotently by id, updating rollups atomically with them. */
@@ -207,6 +237,12 @@ export interface Ledger {
   events(query: EventQuery): Promise<{ rows: LedgerEvent[]; nextCursor: string | null }>;
   /** Exact totals straight from the events (not the rollups), for reconciliation and tests. */
   totals(query: Omit<EventQuery, 'cursor' | 'limit'>): Promise<{ calls: number; listCostNano: bigint; effectiveCostNano: bigint }>;
+  /**
+   * Every call in [from, to), oldest first (by start, then id), in batches: each call exactly once,
+   * whatever the batch size. What per-call analytics read instead of paging `events`: only the
+   * columns of `ScanRow`, keyset pages on (start, id).
+   */
+  scan(query: ScanQuery): AsyncIterable<ScanRow[]>;
 }
 
 /** What differs between backends, as flags the shared code acts on. */

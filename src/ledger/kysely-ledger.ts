@@ -7,7 +7,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import { CompiledQuery, sql } from 'kysely';
 import { TollgateError } from '../domain/errors.ts';
 import type { Tier } from '../domain/scope.ts';
-import type { EventQuery, GroupBy, Ledger, LedgerEvent, SeriesQuery, SeriesRow, SpendQuery, SpendRow, StoreCapabilities } from './contract.ts';
+import type { EventQuery, GroupBy, Ledger, LedgerEvent, ScanQuery, ScanRow, SeriesQuery, SeriesRow, SpendQuery, SpendRow, StoreCapabilities } from './contract.ts';
 import type { Database, EventsTable, RollupHourlyTable } from './schema.ts';
 
 const HOUR_MS = 3_600_000;
@@ -50,6 +50,25 @@ const ROLLUPS = {
 } as const;
 type RollupKind = keyof typeof ROLLUPS;
 
+/** What `scan` selects, in the order its rows are read back. */
+const SCAN_KEYS = [
+  'id', 'started_at', 'org_id', 'org_name', 'team_id', 'team_name', 'project_id', 'project_name', 'agent_id', 'agent_name', 'provider', 'served_model',
+  'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'requests',
+  'list_cost_nano', 'effective_cost_nano', 'route_alias', 'route_tier', 'escalated_from', 'route_frontier',
+] as const satisfies readonly (keyof EventsTable)[];
+// Larger batches read slower in Node: rows that outlive a young-generation collection get promoted
+// (83k calls on SQLite: 0.5 s in batches of 2,000, 0.9 s in batches of 5,000).
+const SCAN_BATCH = 2_000;
+const MAX_SCAN_BATCH = 50_000;
+
+/**
+ * Runs one compiled select and returns its rows as arrays in select-list order. A backend whose
+ * driver is slow to build row objects passes one for long scans (better-sqlite3 builds each object
+ * property by property: a scan of 83k calls takes 0.5 s as arrays, 1.2 s as objects); without one,
+ * rows come through Kysely.
+ */
+export type ReadArrays = (query: CompiledQuery) => readonly (readonly unknown[])[];
+
 const TIER_COLUMN = { org: 'org_id', team: 'team_id', project: 'project_id', agent: 'agent_id' } as const satisfies Record<Tier, string>;
 const GROUP_COLUMN = { ...TIER_COLUMN, provider: 'provider', model: 'model' } as const satisfies Record<GroupBy, keyof RollupHourlyTable>;
 
@@ -59,9 +78,11 @@ export class KyselyLedger implements Ledger {
   readonly #rollupsPerStatement: number;
   readonly #statements = new Map<string, string>();
   readonly #arrayParameters: boolean;
+  readonly #readArrays: ReadArrays | undefined;
 
-  constructor(db: Kysely<Database>, capabilities: StoreCapabilities) {
+  constructor(db: Kysely<Database>, capabilities: StoreCapabilities, readArrays?: ReadArrays) {
     this.#db = db;
+    this.#readArrays = readArrays;
     this.#arrayParameters = capabilities.arrayParameters;
     this.#eventsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / EVENT_KEYS.length));
     this.#rollupsPerStatement = Math.max(1, Math.floor(capabilities.maxBindParameters / ROLLUP_KEYS.length));
@@ -299,6 +320,37 @@ export class KyselyLedger implements Ledger {
     return { calls: Number(row.calls), listCostNano: big(row.list ?? 0n), effectiveCostNano: big(row.effective ?? 0n) };
   }
 
+  async *scan(query: ScanQuery): AsyncGenerator<ScanRow[]> {
+    const size = query.batchSize ?? SCAN_BATCH;
+    if (!Number.isInteger(size) || size < 1 || size > MAX_SCAN_BATCH) throw new TollgateError('invalid_request', `batchSize must be a whole number from 1 to ${MAX_SCAN_BATCH}, got ${size}`);
+    if (!Number.isFinite(query.from) || !Number.isFinite(query.to)) throw new TollgateError('invalid_request', 'a scan needs a finite "from" and "to" (epoch ms)');
+    const base = this.#filtered({ from: query.from, to: query.to, within: query.within, routed: query.routedOnly })
+      .select(SCAN_KEYS)
+      .orderBy('started_at')
+      .orderBy('id')
+      .limit(size);
+    let after: { at: bigint; id: string } | null = null;
+    for (;;) {
+      const cursor = after;
+      const q = cursor === null ? base : base.where((eb) => eb(eb.refTuple('started_at', 'id'), '>', eb.tuple(cursor.at, cursor.id)));
+      const rows = await this.#arrays(q.compile());
+      if (rows.length > 0) yield rows.map(fromScanRow);
+      if (rows.length < size) return;
+      const last = rows[rows.length - 1]!;
+      after = { at: big(last[1]), id: last[0] as string };
+    }
+  }
+
+  /** A select's rows as arrays: through the backend's reader when it has one, else through Kysely. */
+  async #arrays(query: CompiledQuery): Promise<readonly (readonly unknown[])[]> {
+    const read = this.#readArrays;
+    // Through Kysely's connection: the read waits for a write transaction in flight (SQLite has one
+    // connection, so it would see half a batch) and the connection is free again between batches.
+    if (read) return this.#db.connection().execute(() => Promise.resolve(read(query)));
+    const { rows } = await this.#db.executeQuery<Record<string, unknown>>(query);
+    return rows.map((r) => SCAN_KEYS.map((k) => r[k]));
+  }
+
   #filtered(query: Omit<EventQuery, 'cursor' | 'limit'>) {
     let q = this.#db.selectFrom('events');
     if (query.from !== undefined) q = q.where('started_at', '>=', BigInt(query.from));
@@ -405,6 +457,39 @@ function fromRow(r: Selectable<EventsTable>): LedgerEvent {
     ...(r.route_alias === null
       ? {}
       : { routing: { alias: r.route_alias, tier: r.route_tier ?? '', reason: r.route_reason ?? '', escalatedFrom: r.escalated_from, frontier: r.route_frontier } }),
+  };
+}
+
+/** A row of `SCAN_KEYS`, in that order. */
+function fromScanRow(r: readonly unknown[]): ScanRow {
+  const alias = r[21] as string | null;
+  return {
+    id: r[0] as string,
+    startedAt: Number(r[1]),
+    chain: {
+      orgId: r[2] as string,
+      orgName: r[3] as string,
+      teamId: r[4] as string,
+      teamName: r[5] as string,
+      projectId: r[6] as string,
+      projectName: r[7] as string,
+      agentId: r[8] as string,
+      agentName: r[9] as string,
+    },
+    provider: r[10] as string,
+    servedModel: r[11] as string,
+    usage: {
+      inputTokens: Number(r[12]),
+      cacheReadTokens: Number(r[13]),
+      cacheWrite5mTokens: Number(r[14]),
+      cacheWrite1hTokens: Number(r[15]),
+      outputTokens: Number(r[16]),
+      reasoningTokens: Number(r[17]),
+      requests: Number(r[18]),
+    },
+    listCostNano: big(r[19]),
+    effectiveCostNano: big(r[20]),
+    routing: alias === null ? null : { alias, tier: (r[22] as string | null) ?? '', escalatedFrom: r[23] as string | null, frontier: r[24] as string | null },
   };
 }
 

@@ -13,6 +13,7 @@ import { KyselyOutcomes } from './kysely-outcomes.ts';
 import { KyselyProviderUsage } from './kysely-provider-usage.ts';
 import { KyselyDirectory } from './kysely-directory.ts';
 import { KyselyLedger } from './kysely-ledger.ts';
+import type { ReadArrays } from './kysely-ledger.ts';
 import type { MigrationDialect } from './migrations.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
@@ -28,7 +29,8 @@ export async function migrate(db: Kysely<Database>, dialect: MigrationDialect, s
   }
 }
 
-export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilities, location: string, close: () => Promise<void>): Store {
+/** `readArrays`: the backend's fast path for the ledger's long scans, when it has one. */
+export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilities, location: string, close: () => Promise<void>, readArrays?: ReadArrays): Store {
   return {
     directory: new KyselyDirectory(db),
     controls: new KyselyControls(db),
@@ -36,7 +38,7 @@ export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilit
     chargeback: new KyselyChargeback(db),
     anomalies: new KyselyAnomalies(db),
     providerUsage: new KyselyProviderUsage(db),
-    ledger: new KyselyLedger(db, capabilities),
+    ledger: new KyselyLedger(db, capabilities, readArrays),
     capabilities,
     location,
     close,

@@ -31,6 +31,7 @@ function counting(ledger: Ledger): Ledger & { batches: number[] } {
     get: (id) => ledger.get(id),
     events: (q) => ledger.events(q),
     totals: (q) => ledger.totals(q),
+    scan: (q) => ledger.scan(q),
   };
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TollgateError } from '../../src/domain/errors.ts';
 import { usage } from '../../src/domain/usage.ts';
 import { generateKeySecret, newKeyId } from '../../src/domain/virtual-key.ts';
-import type { LedgerEvent, Store } from '../../src/ledger/contract.ts';
+import type { LedgerEvent, ScanQuery, ScanRow, Store } from '../../src/ledger/contract.ts';
 import { chainOf, makeEvent } from '../support/events.ts';
 
 export interface ContractOptions {
@@ -21,6 +21,37 @@ export interface ContractOptions {
 
 const OCT = Date.UTC(2026, 9, 1);
 const NOV = Date.UTC(2026, 10, 1);
+/** The scan tests' month: no other test of the suite records calls in it. */
+const JAN = Date.UTC(2027, 0, 1);
+
+/** What `scan` should return for an event. */
+function scanned(e: LedgerEvent): ScanRow {
+  const r = e.routing;
+  return {
+    id: e.id,
+    startedAt: e.startedAt,
+    chain: e.chain,
+    provider: e.provider,
+    servedModel: e.servedModel,
+    usage: e.usage,
+    listCostNano: e.listCostNano,
+    effectiveCostNano: e.effectiveCostNano,
+    routing: r ? { alias: r.alias, tier: r.tier, escalatedFrom: r.escalatedFrom, frontier: r.frontier } : null,
+  };
+}
+
+/** Every batch of a scan, checked to be non-empty and within the batch size. */
+async function scanAll(store: Store, query: ScanQuery): Promise<{ rows: ScanRow[]; batches: number }> {
+  const rows: ScanRow[] = [];
+  let batches = 0;
+  for await (const batch of store.ledger.scan(query)) {
+    expect(batch.length).toBeGreaterThan(0);
+    if (query.batchSize !== undefined) expect(batch.length).toBeLessThanOrEqual(query.batchSize);
+    rows.push(...batch);
+    batches++;
+  }
+  return { rows, batches };
+}
 
 export function runStoreContract(opts: ContractOptions): void {
   describe(`store contract: ${opts.name}`, () => {
@@ -308,6 +339,82 @@ export function runStoreContract(opts: ContractOptions): void {
         expect(await store.ledger.get('req_missing')).toBeNull();
         expect((await store.ledger.events({ traceId: 'trace-1' })).rows.length).toBe(5);
         await expect(store.ledger.events({ cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'invalid_request' });
+      });
+
+      describe('scan', () => {
+        const H = 3_600_000;
+        const x1 = chainOf('scan/support/helpdesk/bot');
+        const x2 = chainOf('scan/support/helpdesk/summariser');
+        const y1 = chainOf('scan/eng/ci/fixer');
+        // 90 calls over three days; every third timestamp is shared by three calls whose ids run against
+        // the insertion order, so ties are broken by id and not by the order rows went in. Ids have one
+        // shape (fixed length, lower case) so any collation orders them as JavaScript does.
+        const events: LedgerEvent[] = Array.from({ length: 90 }, (_, i) => {
+          const chain = [x1, x2, y1][i % 3]!;
+          const routed = i % 4 !== 0;
+          return makeEvent(chain, {
+            id: `scan-${String(500 - i).padStart(4, '0')}`,
+            startedAt: JAN + Math.floor(i / 3) * 2 * H + (i % 7 === 0 ? 1 : 0),
+            provider: i % 5 === 0 ? 'openai' : 'anthropic',
+            servedModel: i % 5 === 0 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5',
+            usage: usage({ inputTokens: 1000 + i, cacheReadTokens: i, cacheWrite5mTokens: 2 * i, cacheWrite1hTokens: i % 3, outputTokens: 40 + i, reasoningTokens: i % 2, requests: 1 + (i % 2) }),
+            // One call past 2^53 nano-USD: sums and rows stay exact.
+            listCostNano: i === 17 ? 2n ** 60n + 11n : BigInt(1_000_003 * (i + 1)),
+            effectiveCostNano: i === 17 ? 2n ** 59n + 5n : BigInt(900_001 * (i + 1)),
+            ...(routed
+              ? { routing: { alias: 'auto', tier: i % 3 === 0 ? 'frontier' : 'budget', reason: 'test', escalatedFrom: i % 8 === 1 ? `scan-${String(501 - i).padStart(4, '0')}` : null, frontier: i % 3 === 0 ? null : 'anthropic/claude-opus-4-1' } }
+              : {}),
+          });
+        });
+        const key = (e: { startedAt: number; id: string }) => `${String(e.startedAt).padStart(16, '0')} ${e.id}`;
+        const expected = (q: ScanQuery) =>
+          events
+            .filter((e) => e.startedAt >= q.from && e.startedAt < q.to)
+            .filter((e) => !q.within || e.chain[`${q.within.tier}Id`] === q.within.id)
+            .filter((e) => !q.routedOnly || e.routing !== undefined)
+            .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+            .map(scanned);
+
+        beforeAll(async () => {
+          await store.ledger.record(events);
+        });
+
+        it('returns the rows of totals(), oldest first, each once, across batch boundaries, with exact costs', async () => {
+          const windows: Omit<ScanQuery, 'batchSize'>[] = [
+            { from: JAN, to: JAN + 3 * 24 * H },
+            // Starts on a shared timestamp (inclusive) and ends on another (exclusive).
+            { from: JAN + 6 * H, to: JAN + 40 * H },
+            { from: JAN + 6 * H + 1, to: JAN + 40 * H + 2 },
+            { from: JAN, to: JAN + 3 * 24 * H, within: { tier: 'team', id: x1.teamId } },
+            { from: JAN + 5 * H, to: JAN + 50 * H, within: { tier: 'agent', id: y1.agentId } },
+            { from: JAN, to: JAN + 3 * 24 * H, within: { tier: 'org', id: x1.orgId }, routedOnly: true },
+            { from: JAN + 10 * H, to: JAN + 30 * H, within: { tier: 'project', id: x2.projectId }, routedOnly: true },
+            { from: JAN + 30 * H, to: JAN + 30 * H },
+          ];
+          for (const w of windows) {
+            const want = expected(w);
+            const totals = await store.ledger.totals({ from: w.from, to: w.to, ...(w.within ? { within: w.within } : {}), ...(w.routedOnly ? { routed: true } : {}) });
+            expect(totals.calls).toBe(want.length);
+            for (const batchSize of [1, 4, 7, want.length || 1, undefined]) {
+              const { rows, batches } = await scanAll(store, { ...w, ...(batchSize === undefined ? {} : { batchSize }) });
+              expect(rows).toEqual(want);
+              // The default batch holds all of these.
+              expect(batches).toBe(Math.ceil(want.length / (batchSize ?? Math.max(want.length, 1))));
+              expect({ calls: rows.length, listCostNano: rows.reduce((s, r) => s + r.listCostNano, 0n), effectiveCostNano: rows.reduce((s, r) => s + r.effectiveCostNano, 0n) }).toEqual(totals);
+            }
+          }
+          // The whole month holds the call past 2^53: its sum must not have passed through a float.
+          const all = await scanAll(store, { from: JAN, to: JAN + 3 * 24 * H, batchSize: 8 });
+          expect(all.rows.reduce((s, r) => s + r.listCostNano, 0n)).toBe(events.reduce((s, e) => s + e.listCostNano, 0n));
+          expect(all.rows.find((r) => r.id === events[17]!.id)?.effectiveCostNano).toBe(2n ** 59n + 5n);
+        });
+
+        it('refuses a batch size it cannot honour and a window that is not a number', async () => {
+          for (const batchSize of [0, -1, 2.5, 50_001, Number.NaN]) {
+            await expect(scanAll(store, { from: JAN, to: JAN + H, batchSize })).rejects.toMatchObject({ code: 'invalid_request' });
+          }
+          await expect(scanAll(store, { from: Number.NaN, to: JAN })).rejects.toBeInstanceOf(TollgateError);
+        });
       });
 
       if (opts.millionRows !== false) {

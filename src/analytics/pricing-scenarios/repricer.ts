@@ -19,9 +19,8 @@
  * belongs to no team and is in the total only when no scope is given.
  */
 import { TollgateError } from '../../domain/errors.ts';
-import type { Tier } from '../../domain/scope.ts';
 import { totalInputTokens } from '../../domain/usage.ts';
-import type { LedgerEvent, Store } from '../../ledger/contract.ts';
+import type { ScanRow, Store } from '../../ledger/contract.ts';
 import { bundledCatalog, createPricer } from '../../pricing/index.ts';
 import type { Catalog, Pricer, PricingConfig } from '../../pricing/index.ts';
 import { applyCommit, escalate } from './contract-terms.ts';
@@ -96,7 +95,7 @@ export interface RepriceReport {
 
 /** A call still to go through the contract terms (stages 2 and 3). */
 interface Pending {
-  event: LedgerEvent;
+  event: ScanRow;
   inWindow: boolean;
   inScope: boolean;
   tokens: bigint;
@@ -122,7 +121,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
   if (opts.scope !== undefined && !scopeNode) throw new TollgateError('not_found', `scope "${opts.scope}" does not exist (see \`tollgate scopes list\`)`);
   const within = scopeNode ? { tier: scopeNode.tier, id: scopeNode.id } : undefined;
   const contractual = escalators.length > 0 || commits.length > 0;
-  const inScope = (e: LedgerEvent) => !within || e.chain[`${within.tier}Id`] === within.id;
+  const inScope = (e: ScanRow) => !within || e.chain[`${within.tier}Id`] === within.id;
 
   const names = new Map<string, string[]>();
   const namesOf = (provider: string, model: string) => {
@@ -135,7 +134,7 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
     }
     return n;
   };
-  const underTerms = (e: LedgerEvent) =>
+  const underTerms = (e: ScanRow) =>
     commits.some((c) => c.provider === e.provider.toLowerCase()) || changesFor(escalators, e.provider, namesOf(e.provider, e.servedModel)).length > 0;
 
   const acc = new Accumulator();
@@ -143,26 +142,29 @@ export async function reprice(store: Store, scenario: Scenario, opts: RepriceOpt
   let recordedDiffers = 0;
   // Escalator volume counts from the first of the month the window starts in.
   const readFrom = escalators.length > 0 ? MONTH(opts.from) : opts.from;
-  for await (const e of events(store, readFrom, opts.to, contractual ? undefined : within)) {
-    const inWindow = e.startedAt >= opts.from;
-    const mine = inScope(e);
-    let cost = e.effectiveCostNano;
-    const hits = inWindow ? changesFor(tables, e.provider, namesOf(e.provider, e.servedModel)).filter((h) => h.fromMs <= e.startedAt) : [];
-    if (hits.length > 0) {
-      const today = base.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
-      if (mine && today !== e.effectiveCostNano) recordedDiffers++;
-      let prev = today;
-      for (const h of hits) {
-        const now = prefixes[tables.indexOf(h)]!.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
-        if (mine) count(effects.get(h.index)!, now - prev);
-        prev = now;
+  for await (const batch of store.ledger.scan({ from: readFrom, to: opts.to, ...(within && !contractual ? { within } : {}) })) {
+    for (const e of batch) {
+      const inWindow = e.startedAt >= opts.from;
+      const mine = inScope(e);
+      let cost = e.effectiveCostNano;
+      const hits = inWindow ? changesFor(tables, e.provider, namesOf(e.provider, e.servedModel)).filter((h) => h.fromMs <= e.startedAt) : [];
+      if (hits.length > 0) {
+        const today = base.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
+        if (mine && today !== e.effectiveCostNano) recordedDiffers++;
+        let prev = today;
+        for (const h of hits) {
+          const now = prefixes[tables.indexOf(h)]!.price(e.provider, e.servedModel, e.usage, e.startedAt).effectiveNano;
+          if (mine) count(effects.get(h.index)!, now - prev);
+          prev = now;
+        }
+        cost += prev - today;
       }
-      cost += prev - today;
-    }
-    if (contractual && underTerms(e)) {
-      pending.push({ event: e, inWindow, inScope: mine, tokens: BigInt(totalInputTokens(e.usage) + e.usage.outputTokens), cost });
-    } else if (inWindow && mine) {
-      acc.add(e, e.effectiveCostNano, cost);
+      if (contractual && underTerms(e)) {
+        pending.push({ event: e, inWindow, inScope: mine, tokens: BigInt(totalInputTokens(e.usage) + e.usage.outputTokens), cost });
+      } else if (inWindow && mine) {
+        // Read oldest first: the newest call names its lines, as when the ledger was read newest first.
+        acc.add(e, e.effectiveCostNano, cost, true);
+      }
     }
   }
 
@@ -233,14 +235,15 @@ function count(effect: ChangeEffect, delta: bigint): void {
   effect.deltaNano += delta;
 }
 
-/** Sums per team, agent and model. */
+/** Sums per team, agent and model; a line is named by the scope path, else by the names on its calls. */
 class Accumulator {
   readonly total = line('', '');
   readonly team = new Map<string, RepriceLine>();
   readonly agent = new Map<string, RepriceLine>();
   readonly model = new Map<string, RepriceLine>();
 
-  add(e: LedgerEvent, baseNano: bigint, scenarioNano: bigint): void {
+  /** `rename`: this call's names replace the line's. */
+  add(e: ScanRow, baseNano: bigint, scenarioNano: bigint, rename = false): void {
     const c = e.chain;
     const model = `${e.provider}/${e.servedModel}`;
     for (const [m, key, name] of [
@@ -250,6 +253,7 @@ class Accumulator {
     ] as const) {
       let l = m.get(key);
       if (!l) m.set(key, (l = line(key, name)));
+      else if (rename) l.name = name;
       bump(l, baseNano, scenarioNano);
     }
     bump(this.total, baseNano, scenarioNano);
@@ -287,14 +291,4 @@ function periodsOf(period: 'month' | 'year', from: number, to: number): { from: 
     start = end;
   }
   return out;
-}
-
-/** Every event in [from, to), page by page (the ledger pages newest first). */
-async function* events(store: Store, from: number, to: number, within: { tier: Tier; id: string } | undefined): AsyncGenerator<LedgerEvent> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.ledger.events({ from, to, limit: 1000, ...(within ? { within } : {}), ...(cursor === undefined ? {} : { cursor }) });
-    yield* page.rows;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
 }

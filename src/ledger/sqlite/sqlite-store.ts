@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Store } from '../contract.ts';
+import { sqliteArrays } from './sqlite-arrays.ts';
 import { StatementCache } from './statement-cache.ts';
 import { assembleStore, migrate } from '../kysely-store.ts';
 import type { Database } from '../schema.ts';
@@ -33,5 +34,5 @@ export async function openSqliteStore(file: string): Promise<Store> {
   sqlite.defaultSafeIntegers(true);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
   await migrate(db, { autoIncrementId: 'integer-autoincrement' });
-  return assembleStore(db, SQLITE_CAPABILITIES, file, () => db.destroy());
+  return assembleStore(db, SQLITE_CAPABILITIES, file, () => db.destroy(), sqliteArrays(sqlite));
 }
