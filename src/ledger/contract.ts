@@ -2,6 +2,7 @@
  * The storage contracts. The core (pricing, admission, analytics) sees only these; `ledger/sqlite`
  * and `ledger/postgres` implement them and only wiring code chooses between them.
  */
+import type { ForecastReads } from '../analytics/forecast/forecast-source.ts';
 import type { ScopeChain, Tier } from '../domain/scope.ts';
 import type { Usage } from '../domain/usage.ts';
 import type { Anomalies } from './anomalies-contract.ts';
@@ -344,6 +345,8 @@ export interface Store {
   readonly controls: Controls;
   readonly outcomes: Outcomes;
   readonly chargeback: Chargeback;
+  /** Spend per unit and day, and the model mix, as the forecast reads them. */
+  readonly forecast: ForecastReads;
   readonly anomalies: Anomalies;
   /** What the providers' usage and cost reports say they billed, for reconciliation. */
   readonly providerUsage: ProviderUsage;

@@ -7,10 +7,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { ForecastReads, ModelSpendRow, SpendWindow, UnitDayRow, UnitKind } from '../analytics/forecast/forecast-source.ts';
-import { TollgateError } from '../domain/errors.ts';
 import type { Tier } from '../domain/scope.ts';
-import type { Store } from './contract.ts';
-import { KyselyChargeback } from './kysely-chargeback.ts';
 import type { Database } from './schema.ts';
 
 const DAY_MS = 86_400_000;
@@ -73,12 +70,6 @@ export class KyselyForecastReads implements ForecastReads {
       .executeTakeFirst();
     return row?.first === null || row?.first === undefined ? null : Number(row.first) / DAY_MS;
   }
-}
-
-/** The forecast reads of a store assembled over Kysely (both backends are). */
-export function forecastReads(store: Store): ForecastReads {
-  if (!(store.chargeback instanceof KyselyChargeback)) throw new TollgateError('unavailable', 'this store cannot serve forecasts (it is not backed by SQL)');
-  return new KyselyForecastReads(store.chargeback.db);
 }
 
 /** SUM over BIGINT is numeric in PostgreSQL (pg hands it over as a string); SQLite gives bigint. */

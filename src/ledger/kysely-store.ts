@@ -12,6 +12,7 @@ import { KyselyControls } from './kysely-controls.ts';
 import { KyselyOutcomes } from './kysely-outcomes.ts';
 import { KyselyProviderUsage } from './kysely-provider-usage.ts';
 import { KyselyDirectory } from './kysely-directory.ts';
+import { KyselyForecastReads } from './kysely-forecast.ts';
 import { KyselyLedger } from './kysely-ledger.ts';
 import type { ReadArrays } from './kysely-ledger.ts';
 import type { MigrationDialect } from './migrations.ts';
@@ -36,6 +37,7 @@ export function assembleStore(db: Kysely<Database>, capabilities: StoreCapabilit
     controls: new KyselyControls(db),
     outcomes: new KyselyOutcomes(db),
     chargeback: new KyselyChargeback(db),
+    forecast: new KyselyForecastReads(db),
     anomalies: new KyselyAnomalies(db),
     providerUsage: new KyselyProviderUsage(db),
     ledger: new KyselyLedger(db, capabilities, readArrays),

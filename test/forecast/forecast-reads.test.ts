@@ -11,7 +11,6 @@ import type { UnitDayRow } from '../../src/analytics/forecast/forecast-source.ts
 import type { ScopeChain } from '../../src/domain/scope.ts';
 import { usage } from '../../src/domain/usage.ts';
 import type { Store } from '../../src/ledger/contract.ts';
-import { forecastReads } from '../../src/ledger/kysely-forecast.ts';
 import { openPostgresStore } from '../../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { makeEvent } from '../support/events.ts';
@@ -67,7 +66,7 @@ function suite(name: string, open: () => Promise<Store>, dispose: () => Promise<
 
     it('sums per customer and day from the events, untagged calls as null, within the scope and window', async () => {
       const acme = (await store.directory.getScope('acme'))!;
-      const rows = await forecastReads(store).unitDays('customer', { fromDay: D0, toDay: D0 + 30, within: { tier: 'org', id: acme.id } });
+      const rows = await store.forecast.unitDays('customer', { fromDay: D0, toDay: D0 + 30, within: { tier: 'org', id: acme.id } });
       expect(sorted(rows)).toEqual([
         { unit: 'alice', day: D0, spendNano: 3_000n },
         { unit: 'bob', day: D0, spendNano: 4_000n },
@@ -80,7 +79,7 @@ function suite(name: string, open: () => Promise<Store>, dispose: () => Promise<
     it('sums per agent and per project and day from the rollups', async () => {
       const acme = (await store.directory.getScope('acme'))!;
       const w = { fromDay: D0, toDay: D0 + 30, within: { tier: 'org' as const, id: acme.id } };
-      expect(sorted(await forecastReads(store).unitDays('agent', w))).toEqual(
+      expect(sorted(await store.forecast.unitDays('agent', w))).toEqual(
         sorted([
           { unit: bot.agentId, day: D0, spendNano: 7_000n },
           { unit: fixer.agentId, day: D0 + 1, spendNano: 24_000n },
@@ -88,12 +87,12 @@ function suite(name: string, open: () => Promise<Store>, dispose: () => Promise<
         ]),
       );
       const team = (await store.directory.getScope('acme/support'))!;
-      expect(await forecastReads(store).unitDays('project', { ...w, within: { tier: 'team', id: team.id } })).toHaveLength(2);
+      expect(await store.forecast.unitDays('project', { ...w, within: { tier: 'team', id: team.id } })).toHaveLength(2);
     });
 
     it('sums spend and tokens per model, and finds the first day with spend', async () => {
       const acme = (await store.directory.getScope('acme'))!;
-      const reads = forecastReads(store);
+      const reads = store.forecast;
       const models = await reads.modelSpend({ fromDay: D0, toDay: D0 + 30, within: { tier: 'org', id: acme.id } });
       expect(models.sort((a, b) => a.model.localeCompare(b.model))).toEqual([
         { provider: 'anthropic', model: 'claude-sonnet-4-5', spendNano: 59_000n, tokens: 8_000n },

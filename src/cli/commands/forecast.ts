@@ -29,7 +29,6 @@ import { TollgateError } from '../../domain/errors.ts';
 import { formatUsd } from '../../domain/money.ts';
 import { TIERS } from '../../domain/scope.ts';
 import type { Tier } from '../../domain/scope.ts';
-import { forecastReads } from '../../ledger/kysely-forecast.ts';
 import type { CliContext } from '../context.ts';
 import { table, toJson } from '../output.ts';
 
@@ -198,7 +197,7 @@ async function loadSource(ctx: CliContext, o: SourceOptions, opts: { optional: b
     return { noun: 'user', series, ledger: null, dayValues: days && positiveDays(days) };
   }
   const store = await ctx.store();
-  const reads = forecastReads(store);
+  const reads = store.forecast;
   const history = intOption('--history', o.history, 1, 120);
   try {
     const ledger = await loadLedgerData(store, reads, { ...(o.scope === undefined ? {} : { scope: o.scope }), unit: o.by, asOfDay: asOfDay(ctx, o.asOf), history });
