@@ -47,7 +47,7 @@ const OPTIONS = (() => {
   try {
     return JSON.parse(raw) as DetectorOptionsInput;
   } catch (err) {
-    throw new Error(`--options takes JSON detector options, e.g. '{"tiers":{"agent":{"sigmas":4}}}': ${(err as Error).message}`);
+    throw new Error(`--options takes JSON detector options, e.g. '{"tiers":{"agent":{"sigmas":4}}}': ${(err as Error).message}`, { cause: err });
   }
 })();
 /** Monday 5 January 2026, 00:00 UTC. */
