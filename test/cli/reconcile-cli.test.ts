@@ -6,9 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usage } from '../../src/domain/usage.ts';
 import { cliRunner } from '../support/cli.ts';
-import { chainOf, makeEvent } from '../support/events.ts';
+import { recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-reconcile-cli-'));
 const dbFile = join(root, 'cli.db');
@@ -16,7 +15,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/provider-reports');
 const fx = (name: string) => join(FIXTURES, name);
-const NOV3 = Date.UTC(2026, 10, 3);
 const { cli, ok, json, refused, withStore } = cliRunner(() => dbFile);
 
 const config = join(root, 'tollgate.yaml');
@@ -26,22 +24,7 @@ writeFileSync(
 );
 
 beforeAll(async () => {
-  await withStore((s) =>
-    s.ledger.record(
-      Array.from({ length: 4 }, (_, i) =>
-        makeEvent(chainOf('acme/support/helpdesk/triage-bot'), {
-          startedAt: NOV3 + (10 + i) * 3_600_000,
-          provider: 'openai',
-          requestedModel: 'gpt-4o',
-          servedModel: 'gpt-4o-2024-08-06',
-          route: 'openai.chat',
-          usage: usage({ inputTokens: 250_000, cacheReadTokens: 50_000, outputTokens: 75_000 }),
-          listCostNano: 1_437_500_000n,
-          effectiveCostNano: 1_437_500_000n,
-        }),
-      ),
-    ),
-  );
+  await withStore((s) => recordGatewayOpenAi(s));
 });
 
 describe('tollgate import usage', () => {

@@ -18,12 +18,12 @@ import { centsToNano, usdNumberToNano } from '../../src/ingest/provider-reports/
 import type { Store } from '../../src/ledger/contract.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { createPricer } from '../../src/pricing/index.ts';
+import { NOV3, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 import { chainOf, makeEvent } from '../support/events.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/provider-reports');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 const USD = 1_000_000_000n;
-const NOV3 = Date.UTC(2026, 10, 3);
 const NOV4 = Date.UTC(2026, 10, 4);
 const WINDOW = { from: NOV3, to: Date.UTC(2026, 10, 6) };
 const BOT = chainOf('acme/support/helpdesk/triage-bot');
@@ -47,23 +47,6 @@ const opts: ReconcileOptions = {
   pricer: createPricer(),
 };
 
-/** gpt-4o through the gateway on Nov 3: 1M uncached + 0.2M cached in, 0.3M out = $2.50 + $0.25 + $3.00. */
-async function recordOpenAi(store: Store, calls = 4): Promise<void> {
-  await store.ledger.record(
-    Array.from({ length: calls }, (_, i) =>
-      makeEvent(BOT, {
-        startedAt: NOV3 + (10 + i) * 3_600_000,
-        provider: 'openai',
-        requestedModel: 'gpt-4o',
-        servedModel: 'gpt-4o-2024-08-06',
-        route: 'openai.chat',
-        usage: usage({ inputTokens: 250_000, cacheReadTokens: 50_000, outputTokens: 75_000 }),
-        listCostNano: 1_437_500_000n,
-        effectiveCostNano: 1_437_500_000n,
-      }),
-    ),
-  );
-}
 
 /** Sonnet 4 through the gateway on Nov 3 and 4: 2M in, 1M cache reads, 0.4M 5-minute writes, 0.2M out = $10.80 a day. */
 async function recordAnthropic(store: Store): Promise<void> {
@@ -91,7 +74,7 @@ async function importFixture(store: Store, provider: 'openai' | 'anthropic', nam
 describe('reconciliation', () => {
   it('an exact match: usage and cost agree with the ledger, no findings, full coverage', async () => {
     const store = await freshStore();
-    await recordOpenAi(store);
+    await recordGatewayOpenAi(store);
     await importFixture(store, 'openai', 'openai-usage-exact.json');
     await importFixture(store, 'openai', 'openai-costs-exact.json');
     const r = await reconcile(store.providerUsage, WINDOW, opts);
@@ -106,7 +89,7 @@ describe('reconciliation', () => {
 
   it('a bypassed key and a bypassed project: each a finding with the key or project it came from, the gateway line still matched', async () => {
     const store = await freshStore();
-    await recordOpenAi(store);
+    await recordGatewayOpenAi(store);
     await importFixture(store, 'openai', 'openai-usage-bypass.json');
     await importFixture(store, 'openai', 'openai-costs-bypass.json');
     const r = await reconcile(store.providerUsage, WINDOW, opts);
@@ -129,7 +112,7 @@ describe('reconciliation', () => {
 
   it('with no gateway identity configured, nothing is a bypass and the extra spend shows as a token mismatch', async () => {
     const store = await freshStore();
-    await recordOpenAi(store);
+    await recordGatewayOpenAi(store);
     await importFixture(store, 'openai', 'openai-usage-bypass.json');
     const r = await reconcile(store.providerUsage, WINDOW, { ...opts, gateway: {} });
     expect(r.bypasses).toEqual([]);
@@ -163,7 +146,7 @@ describe('reconciliation', () => {
 
   it('a token mismatch: the provider billed calls the gateway did not record', async () => {
     const store = await freshStore();
-    await recordOpenAi(store, 3);
+    await recordGatewayOpenAi(store, 3);
     await importFixture(store, 'openai', 'openai-usage-exact.json');
     await importFixture(store, 'openai', 'openai-costs-exact.json');
     const r = await reconcile(store.providerUsage, WINDOW, opts);
@@ -255,7 +238,7 @@ describe('reconciliation', () => {
 
   it('costs without a model are compared over all models of the day', async () => {
     const store = await freshStore();
-    await recordOpenAi(store);
+    await recordGatewayOpenAi(store);
     const page = { object: 'page', data: [{ object: 'bucket', start_time: NOV3 / 1000, end_time: NOV4 / 1000, results: [{ object: 'organization.costs.result', amount: { value: 5.75, currency: 'usd' }, line_item: null, project_id: null }] }], has_more: false, next_page: null };
     await store.providerUsage.import(parseOpenAiReport(JSON.stringify(page), 'c.json'), 0);
     const r = await reconcile(store.providerUsage, WINDOW, opts);
