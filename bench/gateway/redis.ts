@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redisUnreachable } from '../../src/counters/redis/reachability.ts';
 
 export const BENCH_REDIS_URL = process.env['TOLLGATE_BENCH_REDIS'] || 'redis://127.0.0.1:6379';
 
@@ -13,20 +14,8 @@ export function runPrefix(): string {
 }
 
 /** Why Redis cannot be reached, or undefined when it answers a PING. */
-export async function redisError(url: string): Promise<Error | undefined> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let cause: Error | undefined;
-  // The 'error' event names the reason (ECONNREFUSED…); the rejection only says the connection closed.
-  client.on('error', (err: Error) => (cause ??= err));
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (thrown) {
-    return cause ?? (thrown as Error);
-  } finally {
-    client.disconnect();
-  }
+export function redisError(url: string): Promise<Error | undefined> {
+  return redisUnreachable(url, 2000);
 }
 
 /** Deletes every key of the run (`{<prefix>}:…`); returns how many there were. */

@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redisUnreachable } from '../../src/counters/redis/reachability.ts';
 
 export const REDIS_URL = process.env['TOLLGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
 
 export async function redisAvailable(): Promise<boolean> {
-  const err = await connectError();
+  const err = await redisUnreachable(REDIS_URL);
   if (err === undefined) return true;
   if (process.env['CI'] === 'true') {
     throw new Error(`Redis is required when CI=true but ${REDIS_URL} is unreachable: ${String(err)}`, { cause: err });
@@ -17,22 +18,6 @@ export async function redisAvailable(): Promise<boolean> {
   return false;
 }
 
-/** Why Redis cannot be reached, or undefined when it answers a PING. */
-async function connectError(): Promise<Error | undefined> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let cause: Error | undefined;
-  // The 'error' event names the reason (ECONNREFUSED…); the rejection only says the connection closed.
-  client.on('error', (err: Error) => (cause ??= err));
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (thrown) {
-    return cause ?? (thrown as Error);
-  } finally {
-    client.disconnect();
-  }
-}
 
 export function testPrefix(): string {
   return `tg_test_${randomBytes(6).toString('hex')}`;
