@@ -11,7 +11,6 @@
  */
 import type { Detector } from '../analytics/anomalies/detector.ts';
 import type { Finding, HourlySeed, Observation, WatchedTier } from '../analytics/anomalies/contract.ts';
-import { WATCHED_TIERS } from '../analytics/anomalies/contract.ts';
 import type { AlertDispatcher } from '../alerts/dispatcher.ts';
 import { autoKillApplies, type AnomalyAlert } from '../ledger/anomalies-contract.ts';
 import type { LedgerEvent, Store } from '../ledger/contract.ts';
@@ -138,30 +137,34 @@ export class AnomalyWatch {
     this.#o.dispatcher?.deliver(after, 'auto_killed');
   }
 
-  /** The last `seedDays` of hourly spend per agent, project and team, from the rollups. */
+  /**
+   * The last `seedDays` of hourly spend per agent, project and team: one read of the rollups per
+   * agent and hour, summed up the tree (an agent's parent is its project, the project's its team).
+   */
   async #seedRows(): Promise<HourlySeed[]> {
     const now = this.#o.now();
     const from = Math.floor(now / HOUR_MS) * HOUR_MS - (this.#o.seedDays ?? 15) * 24 * HOUR_MS;
-    const scopes = await this.#o.store.directory.listScopes({ includeArchived: true });
+    const [scopes, rows] = await Promise.all([
+      this.#o.store.directory.listScopes({ includeArchived: true }),
+      this.#o.store.ledger.series({ from, to: now, groupBy: 'agent', bucket: 'hour' }),
+    ]);
     const byId = new Map(scopes.map((s) => [s.id, s]));
-    const out: HourlySeed[] = [];
-    for (const tier of WATCHED_TIERS) {
-      const rows = await this.#o.store.ledger.series({ from, to: now, groupBy: tier, bucket: 'hour' });
-      for (const r of rows) {
-        const node = byId.get(r.key);
-        if (!node) continue;
-        out.push({
-          hour: r.at,
-          tier: tier satisfies WatchedTier,
-          scopeId: r.key,
-          path: node.path,
-          costNano: Number(r.effectiveCostNano),
-          tokens: Number(r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens),
-          calls: r.calls,
-        });
+    const out = new Map<string, HourlySeed>();
+    for (const r of rows) {
+      const tokens = Number(r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens);
+      let node = byId.get(r.key);
+      for (const tier of ['agent', 'project', 'team'] as const satisfies readonly WatchedTier[]) {
+        if (!node) break;
+        const key = `${node.id}\u0000${r.at}`;
+        const seed = out.get(key) ?? { hour: r.at, tier, scopeId: node.id, path: node.path, costNano: 0, tokens: 0, calls: 0 };
+        seed.costNano += Number(r.effectiveCostNano);
+        seed.tokens += tokens;
+        seed.calls += r.calls;
+        out.set(key, seed);
+        node = node.parentId === null ? undefined : byId.get(node.parentId);
       }
     }
-    return out;
+    return [...out.values()];
   }
 }
 
