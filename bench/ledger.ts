@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ScopeChain } from '../src/domain/scope.ts';
-import { usage } from '../src/domain/usage.ts';
 import type { LedgerEvent, Store } from '../src/ledger/contract.ts';
 import { openPostgresStore } from '../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/ledger/sqlite/sqlite-store.ts';
 import { GroupCommitter } from '../src/ledger/group-commit.ts';
+import { syntheticEvent } from './synthetic-event.ts';
 
 const quick = process.argv.includes('--quick');
 const PG_URL = process.env['TOLLGATE_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -48,31 +48,7 @@ function event(i: number, total: number, spanMs = MONTH_MS): LedgerEvent {
   const agent = AGENTS[(i * 7919) % AGENTS.length]!;
   const model = MODELS[((i * 7919) % AGENTS.length + (i % 5 === 0 ? 1 : 0)) % MODELS.length]!;
   const startedAt = MONTH_START + Math.floor((i / total) * spanMs);
-  const input = 500 + (i % 3000);
-  const output = 50 + (i % 700);
-  const list = BigInt(input) * 3000n + BigInt(output) * 15000n;
-  return {
-    id: `${runId}-${total}-${i.toString(36).padStart(8, '0')}`,
-    startedAt,
-    endedAt: startedAt + 900,
-    chain: agent,
-    keyId: 'key_bench',
-    provider: model.startsWith('gpt') ? 'openai' : 'anthropic',
-    requestedModel: model,
-    servedModel: model,
-    route: model.startsWith('gpt') ? 'openai.chat' : 'anthropic.messages',
-    status: i % 97 === 0 ? 429 : 200,
-    errorCode: i % 97 === 0 ? 'rate_limited' : null,
-    usage: usage({ inputTokens: input, cacheReadTokens: i % 4 === 0 ? 1024 : 0, outputTokens: output }),
-    listCostNano: list,
-    effectiveCostNano: (list * 8n) / 10n,
-    priceSource: 'catalog',
-    latencyMs: 900,
-    stream: i % 2 === 0,
-    estimated: false,
-    traceId: null,
-    tags: { customer: `c-${i % 50}` },
-  };
+  return syntheticEvent({ id: `${runId}-${total}-${i.toString(36).padStart(8, '0')}`, i, chain: agent, model, startedAt });
 }
 
 interface Row { backend: string; measure: string; value: string; unit: string }

@@ -20,11 +20,11 @@ import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { showback, showbackJson } from '../src/analytics/showback.ts';
 import type { ScopeChain } from '../src/domain/scope.ts';
-import { usage } from '../src/domain/usage.ts';
 import type { LedgerEvent, Store } from '../src/ledger/contract.ts';
 import type { OutcomeInput } from '../src/ledger/outcomes-contract.ts';
 import { openPostgresStore } from '../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/ledger/sqlite/sqlite-store.ts';
+import { syntheticEvent } from './synthetic-event.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -85,32 +85,9 @@ function event(agents: readonly ScopeChain[], i: number, total: number): LedgerE
   const agent = agents[agentIdx]!;
   const model = MODELS[(agentIdx + (i % 5 === 0 ? 1 : 0)) % MODELS.length]!;
   const startedAt = SEP + Math.floor((i / total) * (NOV - SEP));
-  const input = 500 + (i % 3000);
-  const output = 50 + (i % 700);
   // Heavy tail: one call in 97 is a 20× context blow-up.
-  const list = (BigInt(input) * 3000n + BigInt(output) * 15000n) * (i % 97 === 3 ? 20n : 1n);
-  return {
-    id: `${runId}-${total}-${i.toString(36).padStart(8, '0')}`,
-    startedAt,
-    endedAt: startedAt + 900,
-    chain: agent,
-    keyId: 'key_bench',
-    provider: model.startsWith('gpt') ? 'openai' : 'anthropic',
-    requestedModel: model,
-    servedModel: model,
-    route: model.startsWith('gpt') ? 'openai.chat' : 'anthropic.messages',
-    status: i % 97 === 0 ? 429 : 200,
-    errorCode: i % 97 === 0 ? 'rate_limited' : null,
-    usage: usage({ inputTokens: input, cacheReadTokens: i % 4 === 0 ? 1024 : 0, outputTokens: output }),
-    listCostNano: list,
-    effectiveCostNano: (list * 8n) / 10n,
-    priceSource: 'catalog',
-    latencyMs: 900,
-    stream: i % 2 === 0,
-    estimated: false,
-    traceId: traceOf(i),
-    tags: { customer: `c-${i % 50}` },
-  };
+  const costFactor = i % 97 === 3 ? 20n : 1n;
+  return syntheticEvent({ id: `${runId}-${total}-${i.toString(36).padStart(8, '0')}`, i, chain: agent, model, startedAt, costFactor, traceId: traceOf(i) });
 }
 
 function traceOf(i: number): string {
