@@ -7,7 +7,7 @@ import { anomalyPolicyInput, anomalyQuery, deliveryJson, policyJson } from '../a
 import { anomalyJson } from '../alerts/payload.ts';
 import { TollgateError } from '../domain/errors.ts';
 import type { AlertEvent, AnomalyAlert } from '../ledger/anomalies-contract.ts';
-import { requireAdmin } from './admin-auth.ts';
+import { actorOf, scopeOf, sees } from './access.ts';
 import { queryFlag, queryText, queryWhole } from './query-params.ts';
 import type { RouteDeps } from './outcome-routes.ts';
 
@@ -22,40 +22,35 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
   const store = deps.store;
   const dashboard = deps.dashboardUrl ?? null;
 
-  app.get('/api/anomalies', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.get('/api/anomalies', { config: { access: 'read' } }, async (req) => {
     const list = await store.anomalies.list(
-      anomalyQuery({ open: queryFlag(req, 'open'), scope: queryText(req, 'scope'), since: queryText(req, 'since'), limit: queryWhole(req, 'limit'), offset: queryWhole(req, 'offset') }, deps.now()),
+      anomalyQuery({ open: queryFlag(req, 'open'), scope: scopeOf(req, queryText(req, 'scope')), since: queryText(req, 'since'), limit: queryWhole(req, 'limit'), offset: queryWhole(req, 'offset') }, deps.now()),
     );
     return { data: list.map((a) => anomalyJson(a, dashboard)) };
   });
 
-  app.get('/api/anomalies/:id', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.get('/api/anomalies/:id', { config: { access: 'read' } }, async (req) => {
     const { id } = req.params as { id: string };
     const a = await store.anomalies.get(id);
-    if (!a) throw new TollgateError('not_found', `no anomaly ${id}`);
+    if (!a || !sees(req, a.path)) throw new TollgateError('not_found', `no anomaly ${id}`);
     const deliveries = await store.anomalies.deliveries({ anomalyId: a.id });
     return { ...anomalyJson(a, dashboard), evidence: a.evidence, deliveries: deliveries.map(deliveryJson) };
   });
 
-  app.post('/api/anomalies/:id/resolve', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.post('/api/anomalies/:id/resolve', { config: { access: 'admin' } }, async (req) => {
     const { id } = req.params as { id: string };
     const a = await store.anomalies.resolveById(id, actorOf(req), deps.now());
     deps.alerts?.deliver(a, 'resolved');
     return { anomaly: anomalyJson(a, dashboard) };
   });
 
-  app.get('/api/anomaly-policies', async (req) => {
-    requireAdmin(req, deps.adminKey);
-    const scope = queryText(req, 'scope');
+  app.get('/api/anomaly-policies', { config: { access: 'read' } }, async (req) => {
+    const scope = scopeOf(req, queryText(req, 'scope'));
     const list = await store.anomalies.listPolicies(scope === undefined ? {} : { under: scope });
     return { data: list.map(policyJson) };
   });
 
-  app.put('/api/anomaly-policies', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.put('/api/anomaly-policies', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const scope = b['scope'];
     if (typeof scope !== 'string') throw new TollgateError('invalid_request', 'missing "scope" (a scope path, e.g. acme/support)', { details: { param: 'scope' } });
@@ -67,16 +62,14 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
     return { policy: policyJson(policy), replaced: before !== null };
   });
 
-  app.delete('/api/anomaly-policies', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.delete('/api/anomaly-policies', { config: { access: 'admin' } }, async (req) => {
     const scope = queryText(req, 'scope');
     if (scope === undefined) throw new TollgateError('invalid_request', 'give ?scope=… of the policy to delete');
     const gone = await store.anomalies.deletePolicy(scope, actorOf(req));
     return { deleted: policyJson(gone) };
   });
 
-  app.get('/api/alert-deliveries', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.get('/api/alert-deliveries', { config: { access: 'admin' } }, async (req) => {
     const state = queryText(req, 'state');
     if (state !== undefined && state !== 'dead' && state !== 'delivered') throw new TollgateError('invalid_request', `state is dead or delivered, got "${state}"`);
     const anomaly = queryText(req, 'anomaly');
@@ -84,11 +77,6 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: AnomalyRouteDe
     const list = await store.anomalies.deliveries({ ...(state === undefined ? {} : { state }), ...(anomaly === undefined ? {} : { anomalyId: anomaly }), ...(limit === undefined ? {} : { limit }) });
     return { data: list.map(deliveryJson) };
   });
-}
-
-function actorOf(req: FastifyRequest): string {
-  const who = req.headers['x-tollgate-actor'];
-  return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
 }
 
 function body(req: FastifyRequest): Record<string, unknown> {

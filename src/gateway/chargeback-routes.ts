@@ -8,7 +8,7 @@ import { adviceJson, escalationAdvice } from '../analytics/escalation.ts';
 import { TollgateError } from '../domain/errors.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { createPricer } from '../pricing/index.ts';
-import { requireAdmin } from './admin-auth.ts';
+import { actorOf, scopeOf } from './access.ts';
 import type { RouteDeps } from './outcome-routes.ts';
 
 /** `pricer`: the gateway's (custom prices, discounts); without it the bundled catalog splits line items. */
@@ -18,25 +18,22 @@ export function registerChargebackRoutes(app: FastifyInstance, deps: ChargebackR
   const pricer = deps.pricer ?? createPricer();
   const store = deps.store;
 
-  app.get('/api/reports/chargeback', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.get('/api/reports/chargeback', { config: { access: 'read' } }, async (req) => {
     const q = query(req);
-    const team = q['team'];
+    const team = scopeOf(req, q['team']);
     const month = q['month'];
     if (!team || !month) throw new TollgateError('invalid_request', 'give ?team=org/team&month=YYYY-MM, e.g. ?team=acme/support&month=2026-10');
     const s = await chargebackStatement(store, pricer, { team, month });
     return statementJson(s, { lines: q['lines'] !== 'false' });
   });
 
-  app.get('/api/reports/escalation', async (req) => {
-    requireAdmin(req, deps.adminKey);
-    const scope = query(req)['scope'];
+  app.get('/api/reports/escalation', { config: { access: 'read' } }, async (req) => {
+    const scope = scopeOf(req, query(req)['scope']);
     const advice = await escalationAdvice(store, { ...(scope ? { under: scope } : {}), now: deps.now() });
     return { data: advice.map(adviceJson) };
   });
 
-  app.post('/api/chargeback/adjustments', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.post('/api/chargeback/adjustments', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const kind = str(b, 'kind');
     if (kind !== 'credit' && kind !== 'correction') throw new TollgateError('invalid_request', '"kind" must be credit or correction', { details: { param: 'kind' } });
@@ -47,16 +44,14 @@ export function registerChargebackRoutes(app: FastifyInstance, deps: ChargebackR
     return { adjustment: adjustmentJson(adjustment) };
   });
 
-  app.get('/api/chargeback/adjustments', async (req) => {
-    requireAdmin(req, deps.adminKey);
-    const q = query(req);
+  app.get('/api/chargeback/adjustments', { config: { access: 'read' } }, async (req) => {
+    const q: Record<string, string | undefined> = { ...query(req), team: scopeOf(req, query(req)['team']) };
     if (!q['team']) throw new TollgateError('invalid_request', 'give ?team=org/team (and optionally &month=YYYY-MM)');
     const list = await store.chargeback.listAdjustments({ teamPath: q['team'], ...(q['month'] ? { period: q['month'] } : {}) });
     return { data: list.map(adjustmentJson) };
   });
 
-  app.put('/api/teams/flags', async (req) => {
-    requireAdmin(req, deps.adminKey);
+  app.put('/api/teams/flags', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const flag = (name: string): boolean | undefined => {
       const v = b[name];
@@ -74,17 +69,11 @@ export function registerChargebackRoutes(app: FastifyInstance, deps: ChargebackR
     return { flags: flagsJson(flags), before: flagsJson(before) };
   });
 
-  app.get('/api/teams/flags', async (req) => {
-    requireAdmin(req, deps.adminKey);
-    const scope = query(req)['scope'];
+  app.get('/api/teams/flags', { config: { access: 'read' } }, async (req) => {
+    const scope = scopeOf(req, query(req)['scope']);
     const list = await store.chargeback.listTeamFlags(scope ? { under: scope } : {});
     return { data: list.map(flagsJson) };
   });
-}
-
-function actorOf(req: FastifyRequest): string {
-  const who = req.headers['x-tollgate-actor'];
-  return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
 }
 
 function query(req: FastifyRequest): Record<string, string | undefined> {

@@ -9,7 +9,7 @@ import { focusCsv, parseFocusDay } from '../analytics/focus.ts';
 import { TollgateError } from '../domain/errors.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { createPricer } from '../pricing/index.ts';
-import { requireAdmin } from './admin-auth.ts';
+import { scopeOf } from './access.ts';
 import type { RouteDeps } from './outcome-routes.ts';
 
 /** `pricer`: the gateway's (custom prices, discounts); without it the bundled catalog gives unit prices. */
@@ -18,9 +18,9 @@ export type ExportRouteDeps = RouteDeps & { pricer?: Pricer };
 export function registerExportRoutes(app: FastifyInstance, deps: ExportRouteDeps): void {
   const pricer = deps.pricer ?? createPricer();
 
-  app.get('/api/export/focus', async (req, reply) => {
-    requireAdmin(req, deps.adminKey);
-    const q = req.query as Record<string, string | undefined>;
+  app.get('/api/export/focus', { config: { access: 'read' } }, async (req, reply) => {
+    const raw = req.query as Record<string, string | undefined>;
+    const q: Record<string, string | undefined> = { ...raw, scope: scopeOf(req, raw['scope']) };
     if (!q['from'] || !q['to']) throw new TollgateError('invalid_request', 'give ?from=YYYY-MM-DD&to=YYYY-MM-DD (whole UTC days, to exclusive), e.g. ?from=2026-10-01&to=2026-11-01');
     const from = parseFocusDay(q['from'], 'from');
     const to = parseFocusDay(q['to'], 'to');

@@ -20,6 +20,7 @@ export class KeyCache {
   readonly #checkEveryMs: number;
   readonly #now: () => number;
   #byHash = new Map<string, ResolvedKey>();
+  #byId = new Map<string, ResolvedKey>();
   /** Hashes looked up and not found since the last reload: a spray of random keys costs one query each, once. */
   #unknown = new Set<string>();
   #version = -1;
@@ -42,6 +43,15 @@ export class KeyCache {
    * `key_invalid`, `key_suspended`, `key_revoked`, `key_expired` or `scope_archived`.
    */
   async authenticate(secret: string): Promise<ResolvedKey> {
+    const key = await this.resolve(secret);
+    if (key.kind !== 'agent') {
+      throw new TollgateError('key_invalid', `${key.display} is a ${key.kind} key: it reads reports and the dashboard; model calls need an agent key (tg-…)`);
+    }
+    return key;
+  }
+
+  /** Any usable key (agent or viewer) for a presented secret; throws as `authenticate` does. */
+  async resolve(secret: string): Promise<ResolvedKey> {
     if (!looksLikeKey(secret)) {
       throw new TollgateError('key_invalid', 'invalid virtual key: expected a Tollgate agent key, "tg-" followed by 43 characters (check the Authorization or x-api-key header)');
     }
@@ -55,16 +65,24 @@ export class KeyCache {
       } catch (err) {
         throw new TollgateError('unavailable', 'cannot check this virtual key right now: the key directory is unreachable; retry shortly', { cause: err });
       }
-      if (key && key.state !== 'revoked') this.#byHash.set(hash, key);
+      if (key && key.state !== 'revoked') {
+        this.#byHash.set(hash, key);
+        this.#byId.set(key.id, key);
+      }
       else if (!key) {
         if (this.#unknown.size >= MAX_UNKNOWN) this.#unknown.clear();
         this.#unknown.add(hash);
       }
     }
     if (!key) throw new TollgateError('key_invalid', 'unknown virtual key: it was never issued here (or the database was reset)');
-    if (key.kind !== 'agent') {
-      throw new TollgateError('key_invalid', `${key.display} is a ${key.kind} key: it reads reports and the dashboard; model calls need an agent key (tg-…)`);
-    }
+    return check(key, this.#now());
+  }
+
+  /** A usable key by id (a dashboard session names its key by id); null when it is gone or revoked. */
+  async byId(id: string): Promise<ResolvedKey | null> {
+    await this.refreshIfStale();
+    const key = this.#byId.get(id);
+    if (!key || key.state === 'revoked') return null;
     return check(key, this.#now());
   }
 
@@ -91,6 +109,7 @@ export class KeyCache {
       if (version === this.#version) return;
       const keys = await this.#directory.loadKeys();
       this.#byHash = new Map(keys.map((k) => [k.hash, k]));
+      this.#byId = new Map(keys.map((k) => [k.id, k]));
       this.#unknown.clear();
       this.#version = version;
     } catch (err) {

@@ -13,7 +13,7 @@ import { driftBandOf, driftWeeksOf, reportWindow } from '../analytics/unit-perio
 import { TollgateError } from '../domain/errors.ts';
 import type { Store } from '../ledger/contract.ts';
 import type { OutcomeInput } from '../ledger/outcomes-contract.ts';
-import { requireAdmin } from './admin-auth.ts';
+import { scopeOf } from './access.ts';
 import type { KeyCache } from './key-cache.ts';
 import { presentedKey } from './proxy.ts';
 
@@ -69,9 +69,8 @@ export function registerOutcomeRoutes(app: FastifyInstance, deps: RouteDeps): vo
 
   const query = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
 
-  app.get('/api/reports/unit-economics', async (req) => {
-    requireAdmin(req, deps.adminKey);
-    const q = query(req);
+  app.get('/api/reports/unit-economics', { config: { access: 'read' } }, async (req) => {
+    const q: Record<string, string | undefined> = { ...query(req), scope: scopeOf(req, query(req)['scope']) };
     if (!q['scope']) throw new TollgateError('invalid_request', 'give ?scope=acme/support (and from=…&to=… or month=YYYY-MM; default this month)');
     const window = reportWindow({ month: q['month'], from: q['from'], to: q['to'] }, deps.now());
     const report = await unitEconomics(deps.store, {
@@ -86,9 +85,10 @@ export function registerOutcomeRoutes(app: FastifyInstance, deps: RouteDeps): vo
     return unitEconomicsJson(report);
   });
 
-  app.get('/api/reports/board', async (req, reply) => {
-    requireAdmin(req, deps.adminKey);
-    const q = query(req);
+  app.get('/api/reports/board', { config: { access: 'read' } }, async (req, reply) => {
+    const q: Record<string, string | undefined> = { ...query(req), org: scopeOf(req, query(req)['org']) };
+    // The board summary is org-wide: a viewer of one team reads its team's reports instead.
+    if (q['org']?.includes('/')) throw new TollgateError('forbidden', `the board summary covers a whole org; ${q['org']} is a part of one`);
     if (!q['quarter']) throw new TollgateError('invalid_request', 'give ?quarter=2026-Q4');
     const summary = await boardSummary(deps.store, { quarter: q['quarter'], org: q['org'], now: deps.now() });
     if (q['format'] === 'markdown') return reply.type('text/markdown; charset=utf-8').send(boardMarkdown(summary));

@@ -14,7 +14,11 @@ import type { Store } from '../ledger/contract.ts';
 import type { GroupCommitOptions } from '../ledger/group-commit.ts';
 import { GroupCommitter } from '../ledger/group-commit.ts';
 import type { Pricer } from '../pricing/index.ts';
-import { requireAdmin } from './admin-auth.ts';
+import cookie from '@fastify/cookie';
+import { actorOf, installAccess, scopeOf, sees } from './access.ts';
+import { queryText } from './query-params.ts';
+import { registerSessionRoutes } from './session-routes.ts';
+import { SessionCodec } from './session.ts';
 import { Admission } from './admission.ts';
 import { registerAnomalyRoutes } from './anomaly-routes.ts';
 import { registerChargebackRoutes } from './chargeback-routes.ts';
@@ -65,6 +69,8 @@ export interface GatewayOptions {
   anomalies?: Pick<AnomalyWatchOptions, 'detector' | 'dispatcher' | 'evaluateEveryMs' | 'seedDays'> | null;
   /** `GET /metrics`: scrape token and label caps (see gateway/metrics.ts). */
   metrics?: MetricsOptions;
+  /** Signs dashboard session cookies; default derived from the admin key (shared by replicas), else random per process. */
+  sessionSecret?: string | null;
 }
 
 export interface Gateway {
@@ -141,6 +147,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   app.setErrorHandler((err, req, reply) => sendError(reply, req, fromFastify(err, bodyLimit), app));
+  // Who may call each /api/ route is declared on the route; installed before any route is added.
+  const sessions = new SessionCodec({ secret: opts.sessionSecret ?? process.env['TOLLGATE_SESSION_SECRET'] ?? null, adminKey: opts.adminKey, now });
+  await app.register(cookie);
+  installAccess(app, { adminKey: opts.adminKey, keys, sessions });
+  registerSessionRoutes(app, { adminKey: opts.adminKey, keys, sessions });
   app.setNotFoundHandler((req, reply) =>
     sendError(
       reply,
@@ -192,11 +203,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     return { object: 'list', data: [...(routing?.models('openai') ?? []), ...router.models('openai')].map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })) };
   });
 
-  app.get('/api/calls/:id', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.get('/api/calls/:id', { config: { access: 'read' } }, async (req) => {
     const { id } = req.params as { id: string };
     const e = await opts.store.ledger.get(id);
-    if (!e) throw new TollgateError('not_found', `no call ${id} in the ledger`);
+    const path = e ? `${e.chain.orgName}/${e.chain.teamName}/${e.chain.projectName}/${e.chain.agentName}` : '';
+    // A viewer asking for a call outside its subtree learns nothing, not even that it exists.
+    if (!e || !sees(req, path)) throw new TollgateError('not_found', `no call ${id} in the ledger`);
     return {
       ...e,
       listCostNano: e.listCostNano.toString(),
@@ -293,10 +305,6 @@ interface ControlsApiDeps {
 /** Budgets, rate limits and kill switches over the admin API (the CLI's budgets, limits, kill, revive). */
 function registerControlsApi(app: FastifyInstance, opts: GatewayOptions, d: ControlsApiDeps): void {
   const store = opts.store;
-  const actorOf = (req: FastifyRequest) => {
-    const who = req.headers['x-tollgate-actor'];
-    return `api:${typeof who === 'string' && who.trim() !== '' ? who.trim().slice(0, 120) : 'admin'}`;
-  };
   const body = (req: FastifyRequest) => {
     const b = req.body;
     if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TollgateError('invalid_request', 'send a JSON object');
@@ -319,16 +327,14 @@ function registerControlsApi(app: FastifyInstance, opts: GatewayOptions, d: Cont
   };
   const query = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
 
-  app.get('/api/budgets', async (req) => {
-    requireAdmin(req, opts.adminKey);
-    const under = query(req)['scope'];
+  app.get('/api/budgets', { config: { access: 'read' } }, async (req) => {
+    const under = scopeOf(req, queryText(req, 'scope'));
     const policies = await store.controls.listBudgets(under ? { under } : {});
     const states = await budgetStatus(policies, { ledger: store.ledger, counters: d.counters, now: d.now() });
     return { data: states.map(budgetJson) };
   });
 
-  app.put('/api/budgets', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.put('/api/budgets', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const thresholds = b['thresholds'];
     if (thresholds !== undefined && !Array.isArray(thresholds) && typeof thresholds !== 'string') throw new TollgateError('invalid_request', '"thresholds" is a list of percentages, e.g. [50, 80, 100]');
@@ -350,8 +356,7 @@ function registerControlsApi(app: FastifyInstance, opts: GatewayOptions, d: Cont
     return { budget: budgetJson(state!), replaced: before !== null };
   });
 
-  app.delete('/api/budgets', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.delete('/api/budgets', { config: { access: 'admin' } }, async (req) => {
     const q = query(req);
     if (!q['scope'] || !q['period']) throw new TollgateError('invalid_request', 'give ?scope=…&period=… of the budget to delete');
     const gone = await store.controls.deleteBudget(q['scope'], q['period'], actorOf(req));
@@ -359,40 +364,34 @@ function registerControlsApi(app: FastifyInstance, opts: GatewayOptions, d: Cont
     return { deleted: { id: gone.id, scope: gone.scopePath, period: gone.period } };
   });
 
-  app.get('/api/budget-alerts', async (req) => {
-    requireAdmin(req, opts.adminKey);
-    const alerts = await store.controls.alerts({ limit: 200 });
+  app.get('/api/budget-alerts', { config: { access: 'read' } }, async (req) => {
+    const alerts = (await store.controls.alerts({ limit: 200 })).filter((a) => sees(req, a.scopePath));
     return { data: alerts.map((a) => ({ ...a, spentUsd: nanoToDecimalString(a.spentNano), limitUsd: nanoToDecimalString(a.limitNano), spentNano: a.spentNano.toString(), limitNano: a.limitNano.toString() })) };
   });
 
-  app.get('/api/limits', async (req) => {
-    requireAdmin(req, opts.adminKey);
-    return { data: await store.controls.listRateLimits() };
+  app.get('/api/limits', { config: { access: 'read' } }, async (req) => {
+    return { data: (await store.controls.listRateLimits()).filter((l) => sees(req, l.scopePath)) };
   });
 
-  app.put('/api/limits', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.put('/api/limits', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const limit = await store.controls.setRateLimit(str(b, 'scope')!, { rpm: optionalCount(b, 'rpm'), tpm: optionalCount(b, 'tpm') }, actorOf(req));
     await d.controls.reload();
     return { limit };
   });
 
-  app.get('/api/kills', async (req) => {
-    requireAdmin(req, opts.adminKey);
-    return { data: await store.controls.listKills() };
+  app.get('/api/kills', { config: { access: 'read' } }, async (req) => {
+    return { data: (await store.controls.listKills()).filter((k) => sees(req, k.scopePath)) };
   });
 
-  app.post('/api/kill', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.post('/api/kill', { config: { access: 'admin' } }, async (req) => {
     const b = body(req);
     const kill = await store.controls.kill(str(b, 'scope')!, str(b, 'reason', false) ?? '', actorOf(req));
     await d.controls.reload();
     return { kill };
   });
 
-  app.post('/api/revive', async (req) => {
-    requireAdmin(req, opts.adminKey);
+  app.post('/api/revive', { config: { access: 'admin' } }, async (req) => {
     const revived = await store.controls.revive(str(body(req), 'scope')!, actorOf(req));
     await d.controls.reload();
     return { revived };

@@ -6,7 +6,10 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analytics/anomalies/contract.ts';
+import { installAccess } from '../../src/gateway/access.ts';
 import { registerAnomalyRoutes } from '../../src/gateway/anomaly-routes.ts';
+import { KeyCache } from '../../src/gateway/key-cache.ts';
+import { SessionCodec } from '../../src/gateway/session.ts';
 import type { AlertEvent, AnomalyAlert } from '../../src/ledger/anomalies-contract.ts';
 import type { Harness } from '../support/gateway.ts';
 import { ADMIN_KEY, AGENT, startHarness } from '../support/gateway.ts';
@@ -98,6 +101,7 @@ describe('GET /api/anomalies/:id and resolve', () => {
   it('tells the alert sinks when one is resolved, and links the dashboard', async () => {
     const sent: [string, AlertEvent][] = [];
     const app = Fastify();
+    installAccess(app, { adminKey: ADMIN_KEY, keys: new KeyCache(h.store.directory), sessions: new SessionCodec({ adminKey: ADMIN_KEY }) });
     registerAnomalyRoutes(app, { store: h.store, adminKey: ADMIN_KEY, now: Date.now, dashboardUrl: 'https://tollgate.example.com', alerts: { deliver: (a: AnomalyAlert, e: AlertEvent) => void sent.push([a.id, e]) } });
     try {
       const res = await app.inject({ method: 'POST', url: `/api/anomalies/${ids.loop}/resolve`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });

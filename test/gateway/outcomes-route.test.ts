@@ -176,7 +176,7 @@ describe('admin reports', () => {
   it('refuses without the admin key and with bad parameters, in the admin shape', async () => {
     for (const [path, key, status, code] of [
       ['/api/reports/unit-economics?scope=acme', null, 401, 'unauthenticated'],
-      ['/api/reports/board?quarter=2026-Q4', viewerSecret, 401, 'unauthenticated'],
+      ['/api/reports/board?quarter=2026-Q4', viewerSecret, 403, 'forbidden'],
       ['/api/reports/unit-economics', ADMIN_KEY, 400, 'invalid_request'],
       ['/api/reports/unit-economics?scope=acme&from=2026-10-01', ADMIN_KEY, 400, 'invalid_request'],
       ['/api/reports/unit-economics?scope=acme&month=2026-13', ADMIN_KEY, 400, 'invalid_request'],
