@@ -43,12 +43,24 @@ export interface AccessDeps {
   sessions: SessionCodec;
 }
 
-/** Installs the start-up check and the per-request authentication. Call before any route is added. */
-export function installAccess(app: FastifyInstance, deps: AccessDeps): void {
+/** One admin route and who may call it (the access-control tests enumerate these). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+/**
+ * Installs the start-up check and the per-request authentication. Call before any route is added.
+ * Returns the admin routes as they are added.
+ */
+export function installAccess(app: FastifyInstance, deps: AccessDeps): readonly ApiRoute[] {
+  const routes: ApiRoute[] = [];
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
     const access = route.config?.access;
     if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no access: add { config: { access: 'admin' | 'read' | 'public' } }`);
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, access });
   });
   app.addHook('onRequest', async (req) => {
     const access = req.routeOptions.config.access;
@@ -59,6 +71,7 @@ export function installAccess(app: FastifyInstance, deps: AccessDeps): void {
     }
     req.principal = principal;
   });
+  return routes;
 }
 
 /** The caller behind a request: a bearer key first, then the session cookie. Throws 401/403 otherwise. */

@@ -13,11 +13,14 @@ import { MemoryCounters } from '../counters/memory/memory-counters.ts';
 import type { Store } from '../ledger/contract.ts';
 import type { GroupCommitOptions } from '../ledger/group-commit.ts';
 import { GroupCommitter } from '../ledger/group-commit.ts';
+import type { LedgerSpool } from '../ledger/spool/ledger-spool.ts';
 import type { Pricer } from '../pricing/index.ts';
 import cookie from '@fastify/cookie';
+import type { ApiRoute } from './access.ts';
 import { actorOf, installAccess, scopeOf, sees } from './access.ts';
 import { queryText } from './query-params.ts';
 import { registerSessionRoutes } from './session-routes.ts';
+import { registerDashboard } from './dashboard-static.ts';
 import { SessionCodec } from './session.ts';
 import { Admission } from './admission.ts';
 import { registerAnomalyRoutes } from './anomaly-routes.ts';
@@ -34,6 +37,7 @@ import { registerOtlpRoutes } from '../ingest/otlp/otlp-route.ts';
 import { ModelRouter } from './model-router.ts';
 import type { RoutingConfig } from './routing/routing-config.ts';
 import { registerRoutingReportRoutes } from './routing/report-routes.ts';
+import { registerAdminRoutes } from './dashboard/admin-routes.ts';
 import { RoutingTable } from './routing/routing-table.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
 import type { AnomalyWatchOptions } from './anomaly-watch.ts';
@@ -56,6 +60,8 @@ export interface GatewayOptions {
   logger?: boolean | { level: string };
   now?: () => number;
   groupCommit?: GroupCommitOptions;
+  /** Where ledger rows go while the database is unreachable, replayed when it is back; the gateway starts and closes it. Absent: such rows fail (and are logged). */
+  spool?: LedgerSpool;
   keyCheckEveryMs?: number;
   /** Budget and rate-limit counters; default in-process (one replica). The caller closes counters it passes. */
   counters?: Counters;
@@ -69,6 +75,8 @@ export interface GatewayOptions {
   anomalies?: Pick<AnomalyWatchOptions, 'detector' | 'dispatcher' | 'evaluateEveryMs' | 'seedDays'> | null;
   /** `GET /metrics`: scrape token and label caps (see gateway/metrics.ts). */
   metrics?: MetricsOptions;
+  /** The built dashboard served at `/` (default web/dist); null serves none. */
+  dashboardDir?: string | null;
   /** Signs dashboard session cookies; default derived from the admin key (shared by replicas), else random per process. */
   sessionSecret?: string | null;
 }
@@ -83,6 +91,8 @@ export interface Gateway {
   anomalies: AnomalyWatch | null;
   /** Prometheus metrics served on /metrics. */
   metrics: GatewayMetrics;
+  /** Every /api/ route with its declared access. */
+  apiRoutes: readonly ApiRoute[];
   /** Stops accepting, lets in-flight calls finish (up to `deadlineMs`, default 30 s), flushes the ledger, closes upstream pools. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -107,7 +117,16 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     requestTimeout: 0,
   });
   const keys = new KeyCache(opts.store.directory, { checkEveryMs: opts.keyCheckEveryMs ?? 1000, now });
-  const writer = new GroupCommitter(opts.store.ledger, opts.groupCommit);
+  const writer = new GroupCommitter(opts.store.ledger, { ...opts.groupCommit, ...(opts.spool ? { spool: opts.spool, log: { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) } } : {}) });
+  // A full ledger spool pauses model calls (503) rather than lose their rows; admin, health and metrics stay up.
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      if (req.method === 'POST' && ROUTES.some((r) => r.path === req.url.split('?')[0])) writer.assertAccepting();
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
   const router = new ModelRouter(opts.upstreams, opts.aliases);
   const routing = opts.routing ? new RoutingTable(opts.routing, router, opts.aliases) : undefined;
   const log = { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) };
@@ -150,7 +169,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   // Who may call each /api/ route is declared on the route; installed before any route is added.
   const sessions = new SessionCodec({ secret: opts.sessionSecret ?? process.env['TOLLGATE_SESSION_SECRET'] ?? null, adminKey: opts.adminKey, now });
   await app.register(cookie);
-  installAccess(app, { adminKey: opts.adminKey, keys, sessions });
+  const apiRoutes = installAccess(app, { adminKey: opts.adminKey, keys, sessions });
   registerSessionRoutes(app, { adminKey: opts.adminKey, keys, sessions });
   app.setNotFoundHandler((req, reply) =>
     sendError(
@@ -226,6 +245,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerExportRoutes(app, routeDeps);
   registerShowbackRoutes(app, routeDeps);
   registerRoutingReportRoutes(app, routeDeps);
+  registerAdminRoutes(app, routeDeps);
   const dispatcher = opts.anomalies?.dispatcher ?? null;
   registerAnomalyRoutes(app, { ...routeDeps, alerts: dispatcher, dashboardUrl: dispatcher?.dashboardUrl ?? null });
 
@@ -233,6 +253,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerMetrics(app, metrics, { adminKey: opts.adminKey, token: opts.metrics?.token ?? null, toError: (err) => fromFastify(err, bodyLimit) });
 
   app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
+  if (opts.dashboardDir !== null) await registerDashboard(app, opts.dashboardDir);
 
   await keys.refreshIfStale();
   await controls.start();
@@ -246,6 +267,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     writer,
     anomalies,
     metrics,
+    apiRoutes,
     async close(deadlineMs = 30_000) {
       // Stop accepting; then let in-flight calls (streams above all) finish and record their rows, up to a deadline.
       const closing = app.close();
@@ -255,6 +277,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       // What is left open is idle keep-alive (or past the deadline): without this, close() waits for keep-alive timeouts.
       app.server.closeAllConnections();
       await closing;
+      // Calls cut at the deadline still record what they used: let them reach the writer before it closes.
+      await Promise.race([Promise.all(inFlight), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       await writer.close();
       await anomalies?.close();
       controls.close();
