@@ -24,6 +24,7 @@ import { registerReprice } from './commands/reprice.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerScopes } from './commands/scopes.ts';
 import { registerSpend } from './commands/spend.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { CliContext } from './context.ts';
 import type { Io } from './output.ts';
 import { processIo, toJson } from './output.ts';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAudit(program, ctx);
   registerDemo(program, ctx);
   registerServe(program, ctx);
+  registerSecrets(program, ctx);
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr });
     for (const sub of c.commands) sub.exitOverride().configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr });

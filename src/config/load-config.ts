@@ -1,6 +1,7 @@
 /**
  * Finds, reads, expands and validates the config file. `${VAR}` and `${VAR:-default}` in string
- * values are replaced from the environment; unset variables are reported, not guessed.
+ * values are replaced from the environment; unset variables are reported, not guessed. Values
+ * written `enc:v1:…` (see secret-box.ts) are decrypted with the master key from the environment.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +10,8 @@ import { z } from 'zod';
 import { TollgateError } from '../domain/errors.ts';
 import type { TollgateConfig } from './config-schema.ts';
 import { configSchema } from './config-schema.ts';
+import type { MasterKey } from './secret-box.ts';
+import { decryptSecret, isEncrypted, masterKeysFrom } from './secret-box.ts';
 
 export interface LoadedConfig {
   config: TollgateConfig;
@@ -45,7 +48,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     throw new TollgateError('invalid_request', `${source}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   const unset = new Set<string>();
-  const expanded = expand(raw, env, unset);
+  const expanded = decryptAll(expand(raw, env, unset), masterKeysFrom(env), source, []);
   const parsed = configSchema.safeParse(expanded);
   if (!parsed.success) {
     throw new TollgateError('invalid_request', `${source}: invalid config:\n${z.prettifyError(parsed.error)}`);
@@ -68,6 +71,16 @@ function expand(value: unknown, env: NodeJS.ProcessEnv, unset: Set<string>): unk
   if (Array.isArray(value)) return value.map((v) => expand(v, env, unset));
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, env, unset)]));
+  }
+  return value;
+}
+
+/** Replaces every `enc:v1:` string with its plain text; errors name the setting (never its value). */
+function decryptAll(value: unknown, keys: readonly MasterKey[], source: string, path: string[]): unknown {
+  if (typeof value === 'string') return isEncrypted(value) ? decryptSecret(value, keys, `${source}: ${path.join('.')}`) : value;
+  if (Array.isArray(value)) return value.map((v, i) => decryptAll(v, keys, source, [...path, String(i)]));
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decryptAll(v, keys, source, [...path, k])]));
   }
   return value;
 }
