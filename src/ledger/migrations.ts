@@ -375,6 +375,21 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_audit_append_only': {
+      async up(db: Kysely<unknown>) {
+        // The audit log is evidence: the database itself refuses to change or delete a row of it,
+        // whatever code (or person with SQL access through the app's role) tries.
+        if (dialect.autoIncrementId === 'bigserial') {
+          await sql`CREATE FUNCTION tollgate_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP; END $$`.execute(db);
+          await sql`CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION tollgate_audit_append_only()`.execute(db);
+          await sql`CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION tollgate_audit_append_only()`.execute(db);
+        } else {
+          await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END`.execute(db);
+          await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END`.execute(db);
+        }
+      },
+    },
   };
 }
 
