@@ -58,13 +58,14 @@ export interface MixScenario {
 
 const CHANGE = /^([a-z0-9._-]+)(?::([^:@\s]+))?:x(\d+(?:\.\d+)?|\.\d+)(?:@(\d{4}-\d{2}-\d{2}))?$/i;
 
-export function parsePriceChange(text: string): PriceChange {
+/** `name` is how the caller's input names the option, for the error. */
+export function parsePriceChange(text: string, name = 'price change'): PriceChange {
   const m = CHANGE.exec(text.trim());
   const bad = () =>
-    new TollgateError('invalid_request', `cannot read price change "${text}": write provider[:model]:x<multiplier>[@YYYY-MM-DD], e.g. anthropic:x2.5@2026-04-01 or openai:gpt-4o:x0.5`);
+    new TollgateError('invalid_request', `cannot read ${name} "${text}": write provider[:model]:x<multiplier>[@YYYY-MM-DD], e.g. anthropic:x2.5@2026-04-01 or openai:gpt-4o:x0.5`);
   if (!m) throw bad();
   const multiplier = Number(m[3]);
-  if (!(multiplier > 0) || multiplier > 1000) throw new TollgateError('invalid_request', `price multiplier in "${text}" must be above 0 and at most 1000`);
+  if (!(multiplier > 0) || multiplier > 1000) throw new TollgateError('invalid_request', `${name}: the multiplier in "${text}" must be above 0 and at most 1000`);
   let from: number | null = null;
   if (m[4]) {
     from = Date.parse(`${m[4]}T00:00:00Z`);

@@ -8,27 +8,27 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { AdviceRow } from '../../analytics/forecast/budget-advice.ts';
-import { tierAdvice } from '../../analytics/forecast/budget-advice.ts';
 import { backtest } from '../../analytics/forecast/backtest.ts';
 import { fitSpend, summarizeDistribution, summarizeSample } from '../../analytics/forecast/distribution-fit.ts';
 import type { SpendFit } from '../../analytics/forecast/distribution-fit.ts';
+import { fitReason } from '../../analytics/forecast/fit-reason.ts';
 import type { ForecastResult } from '../../analytics/forecast/forecast.ts';
-import { forecastMonths, NAIVE_MARGIN, runForecast } from '../../analytics/forecast/forecast.ts';
+import { NAIVE_MARGIN } from '../../analytics/forecast/forecast.ts';
 import { backtestJson, forecastJson, toNano, usdString } from '../../analytics/forecast/forecast-json.ts';
 import type { ForecastModel } from '../../analytics/forecast/forecast-model.ts';
-import { buildModel } from '../../analytics/forecast/forecast-model.ts';
-import type { LedgerData, UnitKind } from '../../analytics/forecast/forecast-source.ts';
-import { DEFAULT_HISTORY_MONTHS, loadLedgerData, modelSpend, UNIT_KINDS } from '../../analytics/forecast/forecast-source.ts';
+import type { UnitKind } from '../../analytics/forecast/forecast-source.ts';
+import { DEFAULT_HISTORY_MONTHS, loadLedgerData, UNIT_KINDS } from '../../analytics/forecast/forecast-source.ts';
 import type { MixScenario, PriceChange } from '../../analytics/forecast/model-mix.ts';
-import { FRONTIER_MIN_INPUT_PER_MTOK, frontierClassifier, mixScenario, parsePriceChange } from '../../analytics/forecast/model-mix.ts';
+import { FRONTIER_MIN_INPUT_PER_MTOK, parsePriceChange } from '../../analytics/forecast/model-mix.ts';
 import { parsePilotCsv } from '../../analytics/forecast/pilot-csv.ts';
-import { parseGrowth, parseHorizon, parseShare, parseUsers } from '../../analytics/forecast/scenario.ts';
+import type { ForecastSource } from '../../analytics/forecast/scenario-forecast.ts';
+import { scenarioForecast } from '../../analytics/forecast/scenario-forecast.ts';
+import { parseDay, parseGrowth, parseHorizon, parseShare, parseTiers, parseUsers } from '../../analytics/forecast/scenario.ts';
 import type { UnitDay, UnitSeries } from '../../analytics/forecast/unit-series.ts';
 import { DAY_MS } from '../../analytics/forecast/unit-series.ts';
 import { TollgateError } from '../../domain/errors.ts';
 import { formatUsd } from '../../domain/money.ts';
-import { TIERS } from '../../domain/scope.ts';
-import type { Tier } from '../../domain/scope.ts';
+import type { Controls } from '../../ledger/contract.ts';
 import type { CliContext } from '../context.ts';
 import { table, toJson } from '../output.ts';
 
@@ -42,12 +42,10 @@ interface SourceOptions {
   json?: boolean;
 }
 
-interface Source {
-  /** The unit's name for people: customer, agent, project or user. */
-  noun: string;
-  series: UnitSeries;
-  ledger: LedgerData | null;
-}
+type Source = ForecastSource;
+
+/** A pilot has no scopes, so no budgets to read. */
+const NO_BUDGETS: Pick<Controls, 'listBudgets'> = { listBudgets: () => Promise.resolve([]) };
 
 const BY = ['auto', ...UNIT_KINDS] as const;
 const TRIALS = 10_000;
@@ -82,7 +80,7 @@ export function registerForecast(program: Command, ctx: CliContext): void {
       const growth = parseGrowth(o.growth);
       const users = o.users === undefined ? null : parseUsers(o.users);
       const frontierShare = o.frontierShare === undefined ? null : parseShare(o.frontierShare);
-      const changes = o.priceChange.map(parsePriceChange);
+      const changes = o.priceChange.map((t) => parsePriceChange(t));
       const trials = intOption('--trials', o.trials ?? String(TRIALS), 100, 100_000);
       const seed = intOption('--seed', o.seed, 0, 2 ** 31 - 1);
       const tiers = parseTiers(o.tiers);
@@ -90,32 +88,19 @@ export function registerForecast(program: Command, ctx: CliContext): void {
       if (src.ledger === null && (frontierShare !== null || changes.length > 0 || o.apply)) {
         throw new TollgateError('invalid_request', 'a pilot CSV has no model mix, prices or scopes: --frontier-share, --price-change and --apply need the ledger');
       }
-      const model = buildModel(src.series, { seed });
-      const months = forecastMonths(model, horizon);
-      let mix: MixScenario | null = null;
-      if (src.ledger) {
-        const at = src.ledger.window.toDay * DAY_MS;
-        const isFrontier = frontierClassifier(ctx.pricer(), at, o.frontierModels ? o.frontierModels.split(',').map((m) => m.trim()).filter(Boolean) : null);
-        mix = mixScenario(modelSpend(src.ledger.models, isFrontier), { frontierShare, priceChanges: changes, months });
-      }
-      const result = runForecast(model, { horizon, users, growth, mix: mix?.mix ?? 1, price: mix?.price ?? [], trials, seed });
-      let advice: { month: string; rows: AdviceRow[]; applied: boolean } | null = null;
-      if (src.ledger) {
-        const l = src.ledger;
-        const store = await ctx.store();
-        const agentModel = l.agents === null ? null : l.agents === l.series ? model : buildModel(l.agents, { seed });
-        const rows = tierAdvice({ root: l.scope, nodes: l.nodes, agentModel, firstMonth: result.firstMonth, existing: await store.controls.listBudgets({ under: l.scope.path }), tiers, seed });
-        if (o.apply) {
-          for (const r of rows) {
-            await store.controls.setBudget(
-              { scopePath: r.scope, amountNano: r.amountNano, period: 'month', action: r.action, thresholds: r.thresholds, timeZone: r.current?.timeZone ?? ctx.timeZone(), degradeTo: r.current?.degradeTo ?? null },
-              ctx.actor,
-            );
-          }
+      const store = src.ledger ? await ctx.store() : null;
+      const frontierModels = o.frontierModels ? o.frontierModels.split(',').map((m) => m.trim()).filter(Boolean) : null;
+      const f = await scenarioForecast(src, { horizon, users, growth, frontierShare, frontierModels, priceChanges: changes, trials, seed, tiers }, { pricer: ctx.pricer(), controls: store?.controls ?? NO_BUDGETS });
+      if (store && f.advice && o.apply) {
+        for (const r of f.advice.rows) {
+          await store.controls.setBudget(
+            { scopePath: r.scope, amountNano: r.amountNano, period: 'month', action: r.action, thresholds: r.thresholds, timeZone: r.current?.timeZone ?? ctx.timeZone(), degradeTo: r.current?.degradeTo ?? null },
+            ctx.actor,
+          );
         }
-        advice = { month: months[0]!.label, rows, applied: o.apply === true };
       }
-      const untaggedShare = src.ledger && src.ledger.unit === 'customer' ? untagged(src.ledger) : null;
+      const advice = f.advice && { ...f.advice, applied: o.apply === true };
+      const { model, result, mix, untaggedShare } = f;
       if (o.json) {
         return ctx.io.stdout(
           toJson(forecastJson({ scope: src.ledger?.scope.path ?? null, unit: src.noun, model, result, trials, seed, growth, mix, priceChanges: changes, untaggedShare, advice })),
@@ -167,17 +152,8 @@ function intOption(name: string, text: string, min: number, max: number): number
   return n;
 }
 
-function parseTiers(text: string): Set<Tier> {
-  const list = text.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of list) if (!(TIERS as readonly string[]).includes(t)) throw new TollgateError('invalid_request', `--tiers lists tiers among ${TIERS.join(', ')}, got "${t}"`);
-  return new Set(list as Tier[]);
-}
-
 function asOfDay(ctx: CliContext, text: string | undefined): number {
-  if (text === undefined) return Math.floor(ctx.now() / DAY_MS);
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? Date.parse(`${text.trim()}T00:00:00Z`) : NaN;
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text.trim()) throw new TollgateError('invalid_request', `--as-of is a day like 2026-05-01, got "${text}"`);
-  return ms / DAY_MS;
+  return text === undefined ? Math.floor(ctx.now() / DAY_MS) : parseDay(text, '--as-of');
 }
 
 type LoadedSource = Source & { dayValues: number[] | null };
@@ -213,11 +189,6 @@ function positiveDays(days: readonly UnitDay[]): number[] {
   const sums = new Map<string, number>();
   for (const d of days) sums.set(`${d.unit}\u0000${d.day}`, (sums.get(`${d.unit}\u0000${d.day}`) ?? 0) + d.usd);
   return [...sums.values()].filter((v) => v > 0);
-}
-
-function untagged(l: LedgerData): number | null {
-  const tagged = l.series.spend.reduce((s, v) => s + v, 0);
-  return l.untaggedUsd > 0 ? l.untaggedUsd / (tagged + l.untaggedUsd) : null;
 }
 
 function monthValues(s: UnitSeries): number[] {
@@ -287,15 +258,6 @@ function renderForecast(x: {
   );
   if (x.advice) out.push('', ...renderAdvice(x.advice));
   return out.join('\n') + '\n';
-}
-
-function fitReason(f: SpendFit): string {
-  const t = f.pareto;
-  if (f.model === 'lognormal+pareto' && t) {
-    return `log-normal body with a Pareto tail (α ${t.alpha.toFixed(2)} above ${usd(t.threshold)}, the top ${pct(t.tailShare)}), chosen: log-likelihood ${(f.aicGain! + 2).toFixed(1)} above a plain log-normal (AIC gain ${f.aicGain!.toFixed(1)})`;
-  }
-  if (f.aicGain === null) return `log-normal (μ ${f.lognormal.mu.toFixed(2)}, σ ${f.lognormal.sigma.toFixed(2)}); too few values (${f.n}) to fit a tail`;
-  return `log-normal (σ ${f.lognormal.sigma.toFixed(2)}), chosen: a Pareto tail does not improve the fit enough (AIC gain ${f.aicGain.toFixed(1)} ≤ 0)`;
 }
 
 function renderAdvice(a: { month: string; rows: AdviceRow[]; applied: boolean }): string[] {

@@ -47,6 +47,31 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     });
 
   keys
+    .command('create-viewer')
+    .description('issue a read-only viewer key (tgv-…) for the dashboard and the /api/ reports of one subtree: an org, team, project or agent')
+    .requiredOption('--scope <path>', 'the subtree it reads, e.g. acme/support (must exist)')
+    .option('--name <name>', 'a label for this key, e.g. the person or team holding it', 'default')
+    .option('--expires <when>', 'expiry: a duration (30d, 12h, 2w) or a UTC date (2026-12-31)')
+    .option('--json', 'print JSON')
+    .action(async (o: { scope: string; name: string; expires?: string; json?: boolean }) => {
+      const store = await ctx.store();
+      const now = ctx.now();
+      const res = await createKey(store, { scope: o.scope, kind: 'viewer', name: o.name, expiresAt: o.expires === undefined ? null : parseExpiry(o.expires, now), actor: ctx.actor, now });
+      if (o.json) return ctx.io.stdout(toJson({ key: res.secret, ...res.key }));
+      ctx.io.stdout(
+        [
+          `Viewer key for ${res.key.scopePath} (name "${res.key.name}", id ${res.key.id}${res.key.expiresAt === null ? '' : `, expires ${isoOrDash(res.key.expiresAt)}`}):`,
+          '',
+          `    ${res.secret}`,
+          '',
+          `It signs in to the dashboard and reads the /api/ reports of ${res.key.scopePath} and below; it changes nothing and makes no model calls.`,
+          'This is the only time the key is shown: Tollgate keeps only its hash. Hand it over through your secret manager now.',
+          `Later it appears as ${res.key.display} in \`tollgate keys list\`.`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  keys
     .command('list')
     .description('list keys (never their secrets)')
     .option('--scope <path>', 'only keys in this subtree')
@@ -60,8 +85,8 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       ctx.io.stdout(
         table(
-          ['id', 'key', 'scope', 'name', 'state', 'created', 'expires'],
-          list.map((k) => [k.id, k.display, k.scopePath, k.name, k.state === 'active' && k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.state, isoOrDash(k.createdAt), isoOrDash(k.expiresAt)]),
+          ['id', 'key', 'kind', 'scope', 'name', 'state', 'created', 'expires'],
+          list.map((k) => [k.id, k.display, k.kind, k.scopePath, k.name, k.state === 'active' && k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.state, isoOrDash(k.createdAt), isoOrDash(k.expiresAt)]),
         ),
       );
     });
@@ -75,7 +100,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     keys
       .command(name)
       .description(description)
-      .argument('<key>', 'key id (key_…) or the start of its display form (tg-xxxxxx)')
+      .argument('<key>', 'key id (key_…) or the start of its display form (tg-xxxxxx, tgv-xxxxxx)')
       .option('--json', 'print JSON')
       .action(async (ref: string, o: { json?: boolean }) => {
         const store = await ctx.store();

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { GatewayIdentity, ReconcileReport, TokenCounts } from '../../analytics/reconcile.ts';
+import type { ReconcileReport } from '../../analytics/reconcile.ts';
 import { reconcile } from '../../analytics/reconcile.ts';
+import { gatewayIdentities, reconcileJson, toleranceOf, unconfiguredProviders } from '../../analytics/reconcile-json.ts';
 import { formatBp } from '../../analytics/showback.ts';
 import { isoDay, reportWindow } from '../../analytics/unit-period.ts';
 import { TollgateError } from '../../domain/errors.ts';
-import { formatUsd, nanoToDecimalString, parseDecimal } from '../../domain/money.ts';
+import { formatUsd, nanoToDecimalString } from '../../domain/money.ts';
 import { parseAnthropicReport } from '../../ingest/provider-reports/anthropic.ts';
 import { parseOpenAiReport } from '../../ingest/provider-reports/openai.ts';
 import type { ReportProvider } from '../../ledger/provider-usage-contract.ts';
@@ -83,13 +84,10 @@ export function registerReconcile(program: Command, ctx: CliContext): void {
       const provider = o.provider === undefined ? undefined : providerOf(o.provider);
       const cfg = ctx.config().config.reconcile;
       const toleranceBp = toleranceOf(o.tolerance ?? String(cfg?.tolerance_pct ?? 1));
-      const gateway: Record<ReportProvider, GatewayIdentity> = {
-        openai: { apiKeyIds: cfg?.openai?.gateway_api_key_ids ?? [], projectIds: cfg?.openai?.gateway_project_ids ?? [] },
-        anthropic: { apiKeyIds: cfg?.anthropic?.gateway_api_key_ids ?? [], projectIds: cfg?.anthropic?.gateway_workspace_ids ?? [] },
-      };
+      const gateway = gatewayIdentities(cfg);
       const store = await ctx.store();
       const report = await reconcile(store.providerUsage, { from: window.from, to: window.to, ...(provider ? { provider } : {}) }, { gateway, toleranceBp, pricer: ctx.pricer() });
-      const unconfigured = (provider ? [provider] : REPORT_PROVIDERS).filter((p) => report.lines.some((l) => l.provider === p) && gateway[p].apiKeyIds.length === 0 && gateway[p].projectIds.length === 0);
+      const unconfigured = unconfiguredProviders(report, gateway, provider);
       if (o.json) return ctx.io.stdout(toJson(reconcileJson(report, window, toleranceBp, unconfigured)));
       ctx.io.stdout(renderReconcile(report, window.label, toleranceBp, unconfigured));
     });
@@ -99,17 +97,6 @@ function providerOf(text: string): ReportProvider {
   const p = text.trim().toLowerCase();
   if (!(REPORT_PROVIDERS as readonly string[]).includes(p)) throw new TollgateError('invalid_request', `--provider "${text}" must be openai or anthropic`);
   return p as ReportProvider;
-}
-
-function toleranceOf(text: string): number {
-  let bp: bigint | null = null;
-  try {
-    bp = parseDecimal(text.trim().replace(/%$/, ''), 2);
-  } catch {
-    // reported below
-  }
-  if (bp === null || bp < 0n || bp > 10_000n) throw new TollgateError('invalid_request', `tolerance "${text}" must be a percentage from 0 to 100 with at most 2 decimals, e.g. 1`);
-  return Number(bp);
 }
 
 function renderReconcile(r: ReconcileReport, label: string, tolBp: number, unconfigured: readonly string[]): string {
@@ -148,50 +135,4 @@ function renderReconcile(r: ReconcileReport, label: string, tolBp: number, uncon
   );
   if (r.findings.length > SHOWN_FINDINGS) out.push(`… and ${r.findings.length - SHOWN_FINDINGS} more (--json lists them all)`);
   return out.join('\n') + '\n';
-}
-
-const tokensJson = (t: TokenCounts | null) =>
-  t && { input: t.input, cache_read: t.cacheRead, cache_write_5m: t.cacheWrite5m, cache_write_1h: t.cacheWrite1h, output: t.output };
-
-function reconcileJson(r: ReconcileReport, window: { from: number; to: number }, tolBp: number, unconfigured: readonly string[]) {
-  const t = r.totals;
-  return {
-    from: new Date(window.from).toISOString(),
-    to: new Date(window.to).toISOString(),
-    tolerance_pct: tolBp / 100,
-    totals: {
-      billed_usd: nanoToDecimalString(t.billedNano),
-      billed_nano: t.billedNano,
-      seen_on_billed_days_usd: nanoToDecimalString(t.seenOnBilledDaysNano),
-      seen_usd: nanoToDecimalString(t.seenNano),
-      bypass_usd: nanoToDecimalString(t.bypassNano),
-      coverage_pct: t.coverageBp === null ? null : t.coverageBp / 100,
-      unreported_days: t.unreportedDays.map((d) => ({ provider: d.provider, day: isoDay(d.day), cost_usd: nanoToDecimalString(d.costNano) })),
-    },
-    bypass_undetectable: unconfigured,
-    findings: r.findings.map((f) => ({ key: f.key, title: f.title, summary: f.summary, evidence: f.evidence, impact_usd: nanoToDecimalString(f.impactNano) })),
-    lines: r.lines.map((l) => ({
-      day: isoDay(l.day),
-      provider: l.provider,
-      model: l.model,
-      ledger_models: l.ledgerModels,
-      verdict: l.verdict,
-      billed_tokens: tokensJson(l.billedTokens),
-      seen_tokens: tokensJson(l.seenTokens),
-      billed_usd: l.billedCostNano === null ? null : nanoToDecimalString(l.billedCostNano),
-      seen_usd: nanoToDecimalString(l.seenCostNano),
-      seen_calls: l.seenCalls,
-    })),
-    bypasses: r.bypasses.map((b) => ({
-      day: isoDay(b.day),
-      provider: b.provider,
-      model: b.model,
-      via: b.via,
-      id: b.id,
-      tokens: tokensJson(b.tokens),
-      requests: b.requests,
-      cost_usd: b.costNano === null ? null : nanoToDecimalString(b.costNano),
-      cost_estimated: b.costEstimated,
-    })),
-  };
 }
