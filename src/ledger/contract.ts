@@ -153,6 +153,15 @@ export interface SpendQuery {
   groupBy: GroupBy;
   /** Restrict to the subtree of this scope node. */
   within?: { tier: Tier; id: string };
+  /** Only calls to this provider. */
+  provider?: string;
+  /** Only calls served by this model (the served model, as rollups and `groupBy: 'model'` key it). */
+  model?: string;
+  /**
+   * Only calls tagged with this customer. Rollups do not carry the tag, so this reads the events
+   * (the same sums, from the rows themselves): slower over long windows.
+   */
+  customer?: string;
 }
 
 export interface SpendRow {
@@ -189,6 +198,14 @@ export interface EventQuery {
   traceId?: string;
   /** Only calls the cheap-first router placed. */
   routed?: boolean;
+  /** Only calls to this provider. */
+  provider?: string;
+  /** Only calls served by this model (the served model, as `SpendQuery.model`). */
+  model?: string;
+  /** Only calls tagged with this customer. */
+  customer?: string;
+  /** `ok`: HTTP status below 400; `error`: 400 and above (what rollups count as errors). */
+  status?: 'ok' | 'error';
   /** Keyset cursor from the previous page. */
   cursor?: string;
   limit?: number;

@@ -71,6 +71,8 @@ export type ReadArrays = (query: CompiledQuery) => readonly (readonly unknown[])
 
 const TIER_COLUMN = { org: 'org_id', team: 'team_id', project: 'project_id', agent: 'agent_id' } as const satisfies Record<Tier, string>;
 const GROUP_COLUMN = { ...TIER_COLUMN, provider: 'provider', model: 'model' } as const satisfies Record<GroupBy, keyof RollupHourlyTable>;
+/** The events' column for each group: a rollup's `model` is the call's served model. */
+const EVENT_GROUP_COLUMN = { ...TIER_COLUMN, provider: 'provider', model: 'served_model' } as const satisfies Record<GroupBy, keyof EventsTable>;
 
 export class KyselyLedger implements Ledger {
   readonly #db: Kysely<Database>;
@@ -218,6 +220,7 @@ export class KyselyLedger implements Ledger {
   async spend(query: SpendQuery): Promise<SpendRow[]> {
     const from = Math.floor(query.from / HOUR_MS) * HOUR_MS;
     const to = Math.ceil(query.to / HOUR_MS) * HOUR_MS;
+    if (query.customer !== undefined) return sortBySpend(await this.#spendFromEvents(query, from, to, null));
     // Whole days come from the daily rollups, the ragged hours at either end from the hourly ones.
     const dayFrom = Math.ceil(from / DAY_MS) * DAY_MS;
     const dayTo = Math.floor(to / DAY_MS) * DAY_MS;
@@ -233,16 +236,14 @@ export class KyselyLedger implements Ledger {
       const acc = merged.get(row.key);
       merged.set(row.key, acc ? addSpend(acc, row) : row);
     }
-    return [...merged.values()].sort((a, b) =>
-      b.effectiveCostNano > a.effectiveCostNano ? 1 : b.effectiveCostNano < a.effectiveCostNano ? -1 : a.key < b.key ? -1 : 1,
-    );
+    return sortBySpend([...merged.values()]);
   }
 
   async series(query: SeriesQuery): Promise<SeriesRow[]> {
     const kind: RollupKind = query.bucket === 'day' ? 'daily' : 'hourly';
     const ms = ROLLUPS[kind].ms;
     const range: [number, number] = [Math.floor(query.from / ms) * ms, Math.ceil(query.to / ms) * ms];
-    const rows = (await this.#spendFrom(kind, query, [range], true)) as SeriesRow[];
+    const rows = (query.customer !== undefined ? await this.#spendFromEvents(query, range[0], range[1], ms) : await this.#spendFrom(kind, query, [range], true)) as SeriesRow[];
     return rows.sort((a, b) => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -272,23 +273,40 @@ export class KyselyLedger implements Ledger {
       .where((eb) => eb.or(ranges.map(([a, b]) => eb.and([eb(sql.ref(bucket), '>=', BigInt(a)), eb(sql.ref(bucket), '<', BigInt(b))]))))
       .groupBy(perBucket ? [sql.ref(bucket), sql.ref(group)] : [sql.ref(group)]);
     if (query.within) q = q.where(TIER_COLUMN[query.within.tier], '=', query.within.id);
+    if (query.provider !== undefined) q = q.where('provider', '=', query.provider);
+    if (query.model !== undefined) q = q.where('model', '=', query.model);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      ...(perBucket ? { at: Number(r.at) } : {}),
-      key: r.key,
-      calls: Number(r.calls),
-      errors: Number(r.errors),
-      inputTokens: big(r.input_tokens),
-      cacheReadTokens: big(r.cache_read_tokens),
-      cacheWrite5mTokens: big(r.cache_write_5m_tokens),
-      cacheWrite1hTokens: big(r.cache_write_1h_tokens),
-      outputTokens: big(r.output_tokens),
-      reasoningTokens: big(r.reasoning_tokens),
-      listCostNano: big(r.list_cost_nano),
-      effectiveCostNano: big(r.effective_cost_nano),
-      estimatedCalls: Number(r.estimated_calls),
-      unpricedCalls: Number(r.unpriced_calls),
-    }));
+    return rows.map((r) => spendRowOf(r, perBucket));
+  }
+
+  /**
+   * The rollups' sums computed from the events themselves, for a filter the rollups do not carry
+   * (the customer tag): per group over [from, to), or per group and bucket of `bucketMs`.
+   */
+  async #spendFromEvents(query: SpendQuery, from: number, to: number, bucketMs: number | null): Promise<(SpendRow & { at?: number })[]> {
+    const group = sql.ref(EVENT_GROUP_COLUMN[query.groupBy]);
+    // Buckets start at multiples of their size since the epoch, as the rollups' do.
+    const bucket = bucketMs === null ? sql`0` : sql`started_at - (started_at % ${sql.lit(bucketMs)})`;
+    const rows = await this.#filtered({ from, to, within: query.within, provider: query.provider, model: query.model, customer: query.customer })
+      .select([
+        sql<bigint>`${bucket}`.as('at'),
+        sql<string>`${group}`.as('key'),
+        sql<bigint>`count(*)`.as('calls'),
+        sql<bigint>`sum(case when status >= 400 then 1 else 0 end)`.as('errors'),
+        sql<bigint>`sum(input_tokens)`.as('input_tokens'),
+        sql<bigint>`sum(cache_read_tokens)`.as('cache_read_tokens'),
+        sql<bigint>`sum(cache_write_5m_tokens)`.as('cache_write_5m_tokens'),
+        sql<bigint>`sum(cache_write_1h_tokens)`.as('cache_write_1h_tokens'),
+        sql<bigint>`sum(output_tokens)`.as('output_tokens'),
+        sql<bigint>`sum(reasoning_tokens)`.as('reasoning_tokens'),
+        sql<bigint>`sum(list_cost_nano)`.as('list_cost_nano'),
+        sql<bigint>`sum(effective_cost_nano)`.as('effective_cost_nano'),
+        sql<bigint>`sum(estimated)`.as('estimated_calls'),
+        sql<bigint>`sum(case when price_source = 'unpriced' then 1 else 0 end)`.as('unpriced_calls'),
+      ])
+      .groupBy(bucketMs === null ? [group] : [bucket, group])
+      .execute();
+    return rows.map((r) => spendRowOf(r, bucketMs !== null));
   }
 
   async get(id: string): Promise<LedgerEvent | null> {
@@ -358,6 +376,11 @@ export class KyselyLedger implements Ledger {
     if (query.within) q = q.where(TIER_COLUMN[query.within.tier], '=', query.within.id);
     if (query.traceId !== undefined) q = q.where('trace_id', '=', query.traceId);
     if (query.routed) q = q.where('route_alias', 'is not', null);
+    if (query.provider !== undefined) q = q.where('provider', '=', query.provider);
+    if (query.model !== undefined) q = q.where('served_model', '=', query.model);
+    if (query.customer !== undefined) q = q.where('customer', '=', query.customer);
+    if (query.status === 'ok') q = q.where('status', '<', 400);
+    else if (query.status === 'error') q = q.where('status', '>=', 400);
     return q;
   }
 }
@@ -490,6 +513,31 @@ function fromScanRow(r: readonly unknown[]): ScanRow {
     listCostNano: big(r[19]),
     effectiveCostNano: big(r[20]),
     routing: alias === null ? null : { alias, tier: (r[22] as string | null) ?? '', escalatedFrom: r[23] as string | null, frontier: r[24] as string | null },
+  };
+}
+
+/** Biggest spend first; ties by key, so the order is stable on every backend. */
+function sortBySpend<T extends SpendRow>(rows: T[]): T[] {
+  return rows.sort((a, b) => (b.effectiveCostNano > a.effectiveCostNano ? 1 : b.effectiveCostNano < a.effectiveCostNano ? -1 : a.key < b.key ? -1 : 1));
+}
+
+/** A row of sums (from the rollups or the events) as the contract's `SpendRow`, with `at` when per bucket. */
+function spendRowOf(r: Record<'at' | 'key' | 'calls' | 'errors' | 'input_tokens' | 'cache_read_tokens' | 'cache_write_5m_tokens' | 'cache_write_1h_tokens' | 'output_tokens' | 'reasoning_tokens' | 'list_cost_nano' | 'effective_cost_nano' | 'estimated_calls' | 'unpriced_calls', unknown>, perBucket: boolean): SpendRow & { at?: number } {
+  return {
+    ...(perBucket ? { at: Number(r.at) } : {}),
+    key: String(r.key),
+    calls: Number(r.calls),
+    errors: Number(r.errors),
+    inputTokens: big(r.input_tokens),
+    cacheReadTokens: big(r.cache_read_tokens),
+    cacheWrite5mTokens: big(r.cache_write_5m_tokens),
+    cacheWrite1hTokens: big(r.cache_write_1h_tokens),
+    outputTokens: big(r.output_tokens),
+    reasoningTokens: big(r.reasoning_tokens),
+    listCostNano: big(r.list_cost_nano),
+    effectiveCostNano: big(r.effective_cost_nano),
+    estimatedCalls: Number(r.estimated_calls),
+    unpricedCalls: Number(r.unpriced_calls),
   };
 }
 

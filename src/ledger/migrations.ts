@@ -390,6 +390,12 @@ function migrations(dialect: MigrationDialect): Record<string, Migration> {
         }
       },
     },
+    '0010_events_customer': {
+      async up(db: Kysely<unknown>) {
+        // Per-customer reads (the dashboard's customer filter, forecasts per customer): one range scan.
+        await db.schema.createIndex('events_customer').on('events').columns(['customer', 'started_at']).where(sql.ref('customer'), 'is not', null).execute();
+      },
+    },
   };
 }
 

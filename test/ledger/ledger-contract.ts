@@ -417,6 +417,129 @@ export function runStoreContract(opts: ContractOptions): void {
         });
       });
 
+      describe('filters: provider, model, customer, status', () => {
+        const H = 3_600_000;
+        const f1 = chainOf('filters/support/helpdesk/bot');
+        const f2 = chainOf('filters/eng/ci/fixer');
+        const within = { tier: 'org' as const, id: f1.orgId };
+        // 150 calls over three days: two agents, two providers and three models, two customers and
+        // untagged calls, errors, estimated and unpriced calls, at irregular times.
+        const events: LedgerEvent[] = Array.from({ length: 150 }, (_, i) => {
+          const openai = i % 3 === 0;
+          return makeEvent(i % 2 === 0 ? f1 : f2, {
+            startedAt: OCT + ((i * 1_733_333) % (3 * 24 * H)),
+            provider: openai ? 'openai' : 'anthropic',
+            servedModel: openai ? 'gpt-4.1-mini' : i % 3 === 1 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5',
+            status: i % 7 === 0 ? 500 : i % 11 === 0 ? 429 : 200,
+            estimated: i % 13 === 0,
+            priceSource: i % 17 === 0 ? 'unpriced' : 'catalog',
+            tags: i % 4 === 0 ? {} : { customer: i % 4 === 1 ? 'cust-a' : 'cust-b' },
+            usage: usage({ inputTokens: 100 + i, cacheReadTokens: i % 5, cacheWrite5mTokens: i % 3, cacheWrite1hTokens: i % 2, outputTokens: 10 + i, reasoningTokens: i % 4 }),
+            listCostNano: BigInt(1_000_007 * (i + 1)),
+            effectiveCostNano: BigInt(900_001 * (i + 1)),
+          });
+        });
+        type Filter = { provider?: string; model?: string; customer?: string };
+        const matches = (e: LedgerEvent, f: Filter) =>
+          (f.provider === undefined || e.provider === f.provider) && (f.model === undefined || e.servedModel === f.model) && (f.customer === undefined || e.tags['customer'] === f.customer);
+        /** What the sums over `events` in [from, to) matching `f` are, per agent. */
+        const expectedByAgent = (from: number, to: number, f: Filter) => {
+          const out = new Map<string, { calls: number; errors: number; inputTokens: bigint; outputTokens: bigint; cacheReadTokens: bigint; reasoningTokens: bigint; listCostNano: bigint; effectiveCostNano: bigint; estimatedCalls: number; unpricedCalls: number }>();
+          for (const e of events) {
+            if (e.startedAt < from || e.startedAt >= to || !matches(e, f)) continue;
+            const acc = out.get(e.chain.agentId) ?? { calls: 0, errors: 0, inputTokens: 0n, outputTokens: 0n, cacheReadTokens: 0n, reasoningTokens: 0n, listCostNano: 0n, effectiveCostNano: 0n, estimatedCalls: 0, unpricedCalls: 0 };
+            acc.calls++;
+            if (e.status >= 400) acc.errors++;
+            acc.inputTokens += BigInt(e.usage.inputTokens);
+            acc.outputTokens += BigInt(e.usage.outputTokens);
+            acc.cacheReadTokens += BigInt(e.usage.cacheReadTokens);
+            acc.reasoningTokens += BigInt(e.usage.reasoningTokens);
+            acc.listCostNano += e.listCostNano;
+            acc.effectiveCostNano += e.effectiveCostNano;
+            if (e.estimated) acc.estimatedCalls++;
+            if (e.priceSource === 'unpriced') acc.unpricedCalls++;
+            out.set(e.chain.agentId, acc);
+          }
+          return out;
+        };
+        const pick = (r: { calls: number; errors: number; inputTokens: bigint; outputTokens: bigint; cacheReadTokens: bigint; reasoningTokens: bigint; listCostNano: bigint; effectiveCostNano: bigint; estimatedCalls: number; unpricedCalls: number }) => ({
+          calls: r.calls, errors: r.errors, inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheReadTokens: r.cacheReadTokens, reasoningTokens: r.reasoningTokens,
+          listCostNano: r.listCostNano, effectiveCostNano: r.effectiveCostNano, estimatedCalls: r.estimatedCalls, unpricedCalls: r.unpricedCalls,
+        });
+        const filters: Filter[] = [
+          {},
+          { provider: 'openai' },
+          { model: 'claude-sonnet-4-5' },
+          { provider: 'anthropic', model: 'claude-haiku-4-5' },
+          { customer: 'cust-a' },
+          { customer: 'cust-b', provider: 'anthropic' },
+          { customer: 'cust-a', model: 'gpt-4.1-mini' },
+          { provider: 'nobody' },
+          { customer: 'nobody' },
+        ];
+
+        beforeAll(async () => {
+          await store.ledger.record(events);
+        });
+
+        it('spend() keeps to the filter, from the rollups (provider, model) or the events (customer), to the same sums', async () => {
+          // Whole days plus ragged hours at both ends: the daily and hourly rollups both take part.
+          const [from, to] = [OCT + 5 * H + 1, OCT + 2 * 24 * H + 7 * H];
+          for (const f of filters) {
+            const rows = await store.ledger.spend({ from, to, groupBy: 'agent', within, ...f });
+            const want = expectedByAgent(Math.floor(from / H) * H, Math.ceil(to / H) * H, f);
+            expect(new Map(rows.map((r) => [r.key, pick(r)]))).toEqual(want);
+            // Biggest first, whichever path answered.
+            expect(rows.map((r) => r.effectiveCostNano)).toEqual([...rows.map((r) => r.effectiveCostNano)].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
+          }
+          // Grouped by model with a customer filter: the events' served model is the group.
+          const byModel = await store.ledger.spend({ from: OCT, to: NOV, groupBy: 'model', within, customer: 'cust-a' });
+          const models = new Map<string, bigint>();
+          for (const e of events.filter((x) => x.tags['customer'] === 'cust-a')) models.set(e.servedModel, (models.get(e.servedModel) ?? 0n) + e.effectiveCostNano);
+          expect(new Map(byModel.map((r) => [r.key, r.effectiveCostNano]))).toEqual(models);
+        });
+
+        it('series() keeps to the filter per hour and per day, each bucket equal to the matching events', async () => {
+          for (const bucket of ['hour', 'day'] as const) {
+            const ms = bucket === 'hour' ? H : 24 * H;
+            for (const f of filters) {
+              const rows = await store.ledger.series({ from: OCT + 3 * H + 5, to: OCT + 60 * H, groupBy: 'agent', within, bucket, ...f });
+              const first = Math.floor((OCT + 3 * H + 5) / ms) * ms;
+              const last = Math.ceil((OCT + 60 * H) / ms) * ms;
+              const want = new Map<string, ReturnType<typeof pick>>();
+              for (let at = first; at < last; at += ms) for (const [agent, r] of expectedByAgent(at, at + ms, f)) want.set(`${at} ${agent}`, r);
+              expect(new Map(rows.map((r) => [`${r.at} ${r.key}`, pick(r)]))).toEqual(want);
+              expect(rows.map((r) => r.at)).toEqual([...rows.map((r) => r.at)].sort((a, b) => a - b));
+            }
+          }
+        });
+
+        it('events() and totals() keep to provider, model, customer and status', async () => {
+          const statusOf = (e: LedgerEvent) => (e.status >= 400 ? 'error' : 'ok');
+          for (const f of filters) {
+            for (const status of [undefined, 'ok', 'error'] as const) {
+              const want = events.filter((e) => matches(e, f) && (status === undefined || statusOf(e) === status));
+              const q = { within, ...f, ...(status === undefined ? {} : { status }) };
+              const seen: string[] = [];
+              let cursor: string | undefined;
+              for (let page = 0; page < 50; page++) {
+                const res = await store.ledger.events({ ...q, limit: 40, ...(cursor ? { cursor } : {}) });
+                seen.push(...res.rows.map((r) => r.id));
+                for (const r of res.rows) expect(matches(r, f) && (status === undefined || statusOf(r) === status)).toBe(true);
+                if (!res.nextCursor) break;
+                cursor = res.nextCursor;
+              }
+              expect(seen.sort()).toEqual(want.map((e) => e.id).sort());
+              expect(await store.ledger.totals(q)).toEqual({
+                calls: want.length,
+                listCostNano: want.reduce((s, e) => s + e.listCostNano, 0n),
+                effectiveCostNano: want.reduce((s, e) => s + e.effectiveCostNano, 0n),
+              });
+            }
+          }
+        });
+      });
+
       if (opts.millionRows !== false) {
         it('sums 1,000,000 rows of an awkward price exactly', async () => {
           // $0.0375 per million tokens = 37.5 nano-USD per token. Token counts vary per row but stay
