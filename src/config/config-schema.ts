@@ -54,6 +54,28 @@ export const configSchema = z.strictObject({
       body_limit: z.number().int().positive().optional(),
       /** Upstream time to first byte before giving up, in ms (default 600 000: long generations are normal). */
       upstream_timeout_ms: z.number().int().positive().optional(),
+      /** On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cut, in ms (default 30 000). */
+      shutdown_timeout_ms: z.number().int().min(0).max(3_600_000).optional(),
+    })
+    .optional(),
+  /** The ledger writer. */
+  ledger: z
+    .strictObject({
+      /** Where ledger rows wait, fsync'd, while the database is unreachable; replayed exactly once when it is back. */
+      spool: z
+        .strictObject({
+          /** false: no spool, a row the database cannot take is logged and lost (default true). */
+          enabled: z.boolean().optional(),
+          /** Local directory of the spool files (default: `spool/` beside a SQLite file, else ./tollgate-data/spool). */
+          dir: z.string().min(1).optional(),
+          /** Spool size from which model calls are refused with 503 rather than go unrecorded, in bytes (default 268 435 456: 256 MiB). */
+          max_bytes: z.number().int().min(1024).optional(),
+          /** A ledger write not committed within this many ms is spooled instead (default 10 000). */
+          write_timeout_ms: z.number().int().min(100).max(600_000).optional(),
+          /** How often replaying the spool is tried while rows wait in it, in ms (default 2 000). */
+          retry_ms: z.number().int().min(50).max(600_000).optional(),
+        })
+        .optional(),
     })
     .optional(),
   controls: z

@@ -8,7 +8,7 @@ import type { Period, PeriodWindow } from '../domain/budget-period.ts';
 import { TollgateError } from '../domain/errors.ts';
 import { formatUsd, nanoToDecimalString } from '../domain/money.ts';
 import type { ScopeChain } from '../domain/scope.ts';
-import type { Charge, Counters, CounterState } from '../counters/contract.ts';
+import type { Actual, Charge, Counters, CounterState } from '../counters/contract.ts';
 import type { BudgetPolicy, Controls, KillSwitch, Ledger, RateLimit } from '../ledger/contract.ts';
 import type { ControlsCache } from './controls-cache.ts';
 
@@ -18,6 +18,8 @@ const MINUTE = 60_000;
 const GRACE_MS = 3_600_000;
 /** Seeding races (another replica seeding, a period starting) resolve within a couple of tries. */
 const MAX_TRIES = 4;
+/** Settles kept while the counters are down; past this, the counters undercount until re-seeded (logged). */
+const MAX_UNSETTLED = 100_000;
 
 export interface AdmissionRequest {
   /** The call id; also the lease id. */
@@ -78,6 +80,9 @@ export class Admission {
   readonly #seeding = new Map<string, Promise<void>>();
   /** Each budget's current window, recomputed only when a call falls outside it (time-zone math is not free). */
   readonly #windows = new WeakMap<BudgetPolicy, { period: Period; window: PeriodWindow }>();
+  /** Settles that failed while the counters were down: applied when they answer again, before any new reservation. */
+  #unsettled: { leaseId: string; actuals: Actual[] }[] = [];
+  #flushing: Promise<void> | null = null;
   #renewer: NodeJS.Timeout | null = null;
   #countersDown = false;
 
@@ -135,6 +140,8 @@ export class Admission {
     for (let attempt = 1; ; attempt++) {
       let r;
       try {
+        // Costs the counters missed while down go in first: admitting on an undercount would break the ceiling.
+        if (this.#unsettled.length > 0) await this.#flushUnsettled();
         r = await this.#o.counters.reserve(req.id, charges, leaseUntil, this.#o.now());
         if (!r.ok && 'missing' in r) {
           if (attempt >= MAX_TRIES) throw new Error(`counters ${r.missing.join(', ')} could not be initialised`);
@@ -176,11 +183,31 @@ export class Admission {
       spent = await this.#o.counters.settle(a.leaseId, actuals);
       this.#up();
     } catch (err) {
-      // The ledger row is the truth; the lease expires and the counter is short by this call until re-seeded.
+      // The lease expires on its own, but the counter must still learn what the call cost: kept and applied once the counters answer.
       this.#down(err);
+      if (this.#unsettled.length < MAX_UNSETTLED) this.#unsettled.push({ leaseId: a.leaseId, actuals });
+      else this.#o.log.error({ requestId: a.leaseId }, 'too many settles waiting for the budget counters: this call is missing from them until they are re-seeded');
       return;
     }
     for (const [i, h] of a.held.entries()) if (h.kind === 'budget') await this.#thresholds(h, spent[i]!);
+  }
+
+  /** Applies the settles that failed while the counters were down (a lost reply may count one twice: over, never under). */
+  #flushUnsettled(): Promise<void> {
+    this.#flushing ??= (async () => {
+      while (this.#unsettled.length > 0) {
+        const batch = this.#unsettled.splice(0, 256);
+        try {
+          await Promise.all(batch.map((u) => this.#o.counters.settle(u.leaseId, u.actuals)));
+        } catch (err) {
+          this.#unsettled.unshift(...batch);
+          throw err;
+        }
+      }
+    })().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
   }
 
   #charges(req: AdmissionRequest): { charges: Charge[]; held: Held[]; seeds: Map<string, Seed> } {

@@ -32,6 +32,8 @@ export interface MetricsOptions {
 export interface GatewayHealth {
   countersUp(): boolean;
   ledgerPending(): number;
+  /** Bytes of ledger rows waiting in the local spool for the database (0 when it is reachable). */
+  spoolBytes(): number;
   inFlight(): number;
   keysCached(): number;
 }
@@ -92,6 +94,7 @@ export class GatewayMetrics {
       });
     gauge('tollgate_counters_up', '1 when the budget and rate-limit counters answer, else 0', () => (health.countersUp() ? 1 : 0));
     gauge('tollgate_ledger_pending_rows', 'Ledger rows waiting for their group commit', () => health.ledgerPending());
+    gauge('tollgate_ledger_spool_bytes', 'Bytes of ledger rows spooled to local disk while the database is unreachable (alert when above 0)', () => health.spoolBytes());
     gauge('tollgate_in_flight_calls', 'Proxied calls in progress (streams included)', () => health.inFlight());
     gauge('tollgate_virtual_keys_cached', 'Virtual keys held by the in-memory key cache', () => health.keysCached());
     collectDefaultMetrics({ register: this.registry });

@@ -15,6 +15,7 @@ import type { GroupCommitOptions } from '../ledger/group-commit.ts';
 import { GroupCommitter } from '../ledger/group-commit.ts';
 import type { LedgerSpool } from '../ledger/spool/ledger-spool.ts';
 import type { Pricer } from '../pricing/index.ts';
+import type { TollgateConfig } from '../config/config-schema.ts';
 import cookie from '@fastify/cookie';
 import type { ApiRoute } from './access.ts';
 import { actorOf, installAccess, scopeOf, sees } from './access.ts';
@@ -37,6 +38,7 @@ import { registerOtlpRoutes } from '../ingest/otlp/otlp-route.ts';
 import { ModelRouter } from './model-router.ts';
 import type { RoutingConfig } from './routing/routing-config.ts';
 import { registerRoutingReportRoutes } from './routing/report-routes.ts';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { registerAdminRoutes } from './dashboard/admin-routes.ts';
 import { RoutingTable } from './routing/routing-table.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
@@ -75,6 +77,8 @@ export interface GatewayOptions {
   anomalies?: Pick<AnomalyWatchOptions, 'detector' | 'dispatcher' | 'evaluateEveryMs' | 'seedDays'> | null;
   /** `GET /metrics`: scrape token and label caps (see gateway/metrics.ts). */
   metrics?: MetricsOptions;
+  /** The config's reconcile: section (gateway provider ids, tolerance) for GET /api/reconcile. */
+  reconcile?: TollgateConfig['reconcile'];
   /** The built dashboard served at `/` (default web/dist); null serves none. */
   dashboardDir?: string | null;
   /** Signs dashboard session cookies; default derived from the admin key (shared by replicas), else random per process. */
@@ -142,7 +146,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
   });
   const anomalies = opts.anomalies ? new AnomalyWatch({ ...opts.anomalies, store: opts.store, now, log }) : null;
-  const metrics = new GatewayMetrics({ countersUp: () => admission.countersUp, ledgerPending: () => writer.pending, inFlight: () => inFlight.size, keysCached: () => keys.size }, opts.metrics);
+  const metrics = new GatewayMetrics({ countersUp: () => admission.countersUp, ledgerPending: () => writer.pending, spoolBytes: () => writer.spoolBytes, inFlight: () => inFlight.size, keysCached: () => keys.size }, opts.metrics);
   const observe: NonNullable<ProxyDeps['observe']> = anomalies
     ? (event, body) => {
         metrics.observe(event);
@@ -245,14 +249,15 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   registerExportRoutes(app, routeDeps);
   registerShowbackRoutes(app, routeDeps);
   registerRoutingReportRoutes(app, routeDeps);
-  registerAdminRoutes(app, routeDeps);
+  registerDashboardRoutes(app, { ...routeDeps, counters, anomaliesOn: anomalies !== null, alertSinks: opts.anomalies?.dispatcher?.sinks.length ?? 0 });
+  registerAdminRoutes(app, { ...routeDeps, reconcile: opts.reconcile });
   const dispatcher = opts.anomalies?.dispatcher ?? null;
   registerAnomalyRoutes(app, { ...routeDeps, alerts: dispatcher, dashboardUrl: dispatcher?.dashboardUrl ?? null });
 
   registerOtlpRoutes(app, { store: opts.store, keys, pricer: opts.pricer, toError: (err) => fromFastify(err, bodyLimit), countSpans: (outcome, n) => metrics.spans(outcome, n) });
   registerMetrics(app, metrics, { adminKey: opts.adminKey, token: opts.metrics?.token ?? null, toError: (err) => fromFastify(err, bodyLimit) });
 
-  app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down' }));
+  app.get('/healthz', () => ({ ok: true, counters: admission.countersUp ? 'up' : 'down', ledger: writer.spooling ? 'spooling' : 'up', spoolBytes: writer.spoolBytes }));
   if (opts.dashboardDir !== null) await registerDashboard(app, opts.dashboardDir);
 
   await keys.refreshIfStale();

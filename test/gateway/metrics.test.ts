@@ -111,7 +111,7 @@ describe('GET /metrics on a running gateway', () => {
 });
 
 describe('label caps', () => {
-  const health = { countersUp: () => true, ledgerPending: () => 0, inFlight: () => 0, keysCached: () => 0 };
+  const health = { countersUp: () => true, ledgerPending: () => 0, spoolBytes: () => 0, inFlight: () => 0, keysCached: () => 0 };
   const chain = (n: number): ScopeChain => ({ orgId: 'o', orgName: 'acme', teamId: 't', teamName: 'eng', projectId: 'p', projectName: 'bots', agentId: `a${n}`, agentName: `bot-${n}` });
   const event = (n: number, model: string): LedgerEvent => ({
     id: `req_${n}`,

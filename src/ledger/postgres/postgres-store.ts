@@ -26,12 +26,20 @@ export async function openPostgresStore(url: string, opts: { schema?: string; ma
     connectionString: url,
     max: opts.max ?? 10,
     types: { getTypeParser: typeParser },
+    // A partitioned network must fail a connect fast (the ledger spools, the key cache keeps its map)
+    // rather than hang every call; keep-alive notices a dead peer on an idle connection.
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
     // A schema per test run or tenant, when asked; the default is the connection's search_path.
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   pool.on('error', () => {
     // Idle clients can be dropped by the server (restart, idle timeout); the pool replaces them.
   });
+  // A connection that breaks while checked out (the server restarts, the network drops mid-query) emits
+  // 'error' on its client, and pg-pool only listens on idle ones: unhandled, it would kill the process.
+  // The query in flight is rejected all the same, and the pool discards the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   if (opts.schema) {
     await pool.query(`create schema if not exists "${opts.schema.replace(/"/g, '""')}"`);
   }
