@@ -34,7 +34,8 @@ export async function registerDashboard(app: FastifyInstance, dir: string = DEFA
     root: dir,
     prefix: '/',
     index: ['index.html'],
-    wildcard: false,
+    // Files are looked up per request, so a rebuild (npm run build:web) is served without a restart.
+    wildcard: true,
     setHeaders(res, path) {
       res.setHeader('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
       res.setHeader('content-security-policy', CSP);

@@ -28,7 +28,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AccessDeps): v
   app.get('/api/session', { config: { access: 'public' } }, async (req) => {
     const cookie = req.cookies[SESSION_COOKIE];
     const session = cookie ? deps.sessions.open(cookie) : null;
-    if (session === null) throw new TollgateError('unauthenticated', 'not signed in');
+    // Signed out is an answer, not an error: the sign-in page asks before it shows itself.
+    if (session === null) return { principal: null, csrfToken: null };
     const principal = await authenticate(req, deps);
     return sessionJson(principal, deps.sessions.csrfToken(session));
   });
