@@ -3,7 +3,7 @@ import { ApiError, apiGet } from './client.ts';
 import { takePrefetched } from './prefetch.ts';
 
 export interface ApiState<T> {
-  /** The last answer; kept while a newer request is in flight so the page does not flicker. */
+  /** The last answer; kept while a newer request is in flight so the page does not flicker, dropped when it fails. */
   data: T | undefined;
   error: ApiError | undefined;
   loading: boolean;
@@ -31,7 +31,8 @@ export function useApi<T>(path: string | null): ApiState<T> {
       (err: unknown) => {
         if (ctl.signal.aborted) return;
         const e = err instanceof ApiError ? err : new ApiError(0, 'client', err instanceof Error ? err.message : String(err));
-        setState((s) => ({ ...s, error: e, loading: false }));
+        // The answer on screen belonged to another question (another scope or period): never show it under this one.
+        setState({ path, data: undefined, error: e, loading: false });
       },
     );
     return () => ctl.abort();
