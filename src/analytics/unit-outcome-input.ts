@@ -69,7 +69,8 @@ function time(v: unknown): number {
       ms = Date.parse(/([zZ]|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
     }
   }
-  if (!Number.isSafeInteger(ms)) throw invalid(`occurred_at ${JSON.stringify(v)} is not a time: use ISO 8601 like 2026-10-05T14:00:00Z (UTC unless a zone is given) or epoch milliseconds`);
+  // Past year 275760 a Date cannot hold it: refused here rather than failing later as 'Invalid time value'.
+  if (!Number.isSafeInteger(ms) || ms > 8_640_000_000_000_000) throw invalid(`occurred_at ${JSON.stringify(v)} is not a time: use ISO 8601 like 2026-10-05T14:00:00Z (UTC unless a zone is given) or epoch milliseconds`);
   if (ms < 100_000_000_000) throw invalid(`occurred_at ${JSON.stringify(v)} looks like seconds: give epoch milliseconds or an ISO time`);
   return ms;
 }

@@ -26,6 +26,13 @@ export interface CostBound {
   listNano: bigint;
   /** True when the output bound came from the request's own max_tokens field. */
   outputFromRequest: boolean;
+  /**
+   * Most input tokens a provider can report for this request whatever its hidden prompts: a context
+   * window per model turn (the body's own bytes for embeddings, whose inputs each have a window).
+   * `inputTokens` is tighter, but it rests on margins for prompts the provider adds unseen; a report
+   * past this ceiling is impossible, not merely unexpected.
+   */
+  inputCeiling: number;
 }
 
 /**
@@ -41,6 +48,7 @@ export const NEW_FIELD_BYTES = 25;
 /** Tokens of a request once the model's limits apply. */
 interface Tokens {
   input: number;
+  inputCeiling: number;
   /** Per choice; null when the route generates nothing. */
   perChoice: number | null;
   outputFromRequest: boolean;
@@ -62,7 +70,7 @@ export function costBound(
   const t = limit(adapterFor(route).requestBound(body, bodyBytes), window);
   const output = outputOf(t, t.perChoice ?? 0);
   const worst = worstCost(pricer, provider, model, t.input, output, at);
-  return { inputTokens: t.input, outputTokens: output, costNano: worst.effective, listNano: worst.list, outputFromRequest: t.outputFromRequest };
+  return { inputTokens: t.input, outputTokens: output, costNano: worst.effective, listNano: worst.list, outputFromRequest: t.outputFromRequest, inputCeiling: t.inputCeiling };
 }
 
 /**
@@ -118,6 +126,7 @@ function limit(b: TokenBound, window: number): Tokens {
     // No count above MAX_TOKEN_COUNT is ever billed (the usage is refused as corrupt): absurd requests
     // (n = 2^50) bound there instead of overflowing the pricer's safe integers.
     input: Math.min(input, MAX_TOKEN_COUNT),
+    inputCeiling: Math.min(Math.max(input, b.cappedByContext ? window * b.samplingTurns : b.inputTokens), MAX_TOKEN_COUNT),
     perChoice: out === 'none' ? null : out === 'model-max' ? window : Math.min(out, window),
     outputFromRequest: typeof out === 'number',
     extraPerChoice: b.extraOutputTokens,
@@ -160,4 +169,41 @@ function vertex(bucket: number, input: number, output: number, reasoning: number
     reasoningTokens: reasoning,
     requests: 1,
   };
+}
+
+/** A usage held within a request's bound, and what had to be cut to get there. */
+export interface BoundedUsage {
+  usage: Usage;
+  /** One line per count that was over its bound, e.g. `output 9000 > bound 4096`; empty when none was. */
+  over: string[];
+}
+
+/**
+ * `u` held within what the request allowed: output at most `bound.outputTokens` (its max_tokens, or
+ * the model's window, times n), reasoning within output, total input at most `bound.inputCeiling`
+ * (cut from the cheapest bucket up: cache reads, uncached, 5m writes, 1h writes). A report past these
+ * is corrupt or hostile: no provider generates past max_tokens or reads past its window.
+ */
+export function clampToBound(u: Usage, bound: Pick<CostBound, 'inputCeiling' | 'outputTokens'>): BoundedUsage {
+  const over: string[] = [];
+  const input = u.inputTokens + u.cacheReadTokens + u.cacheWrite5mTokens + u.cacheWrite1hTokens;
+  let out = u;
+  if (input > bound.inputCeiling) {
+    over.push(`input ${input} > bound ${bound.inputCeiling}`);
+    let excess = input - bound.inputCeiling;
+    const cut = (n: number) => {
+      const c = Math.min(n, excess);
+      excess -= c;
+      return n - c;
+    };
+    const cacheReadTokens = cut(u.cacheReadTokens);
+    const inputTokens = cut(u.inputTokens);
+    const cacheWrite5mTokens = cut(u.cacheWrite5mTokens);
+    out = { ...out, cacheReadTokens, inputTokens, cacheWrite5mTokens, cacheWrite1hTokens: cut(u.cacheWrite1hTokens) };
+  }
+  if (u.outputTokens > bound.outputTokens) {
+    over.push(`output ${u.outputTokens} > bound ${bound.outputTokens}`);
+    out = { ...out, outputTokens: bound.outputTokens, reasoningTokens: Math.min(u.reasoningTokens, bound.outputTokens) };
+  }
+  return { usage: out, over };
 }

@@ -12,13 +12,15 @@ import type { Usage } from '../domain/usage.ts';
 import { totalInputTokens, usage as makeUsage } from '../domain/usage.ts';
 import type { LedgerEvent, ResolvedKey, RouteStamp } from '../ledger/contract.ts';
 import type { GroupCommitter } from '../ledger/group-commit.ts';
-import type { Pricer } from '../pricing/index.ts';
+import type { PriceQuote, Pricer } from '../pricing/index.ts';
 import type { ApiRoute, UsageCapture } from '../providers/contract.ts';
 import { adapterFor } from '../providers/index.ts';
 import { injectStreamUsage } from '../providers/openai/inject-usage.ts';
+import type { SseEvent } from '../providers/sse.ts';
 import { SseSplitter } from '../providers/sse.ts';
 import type { Admission, Admitted } from './admission.ts';
-import { costBound, largestFittingMaxTokens } from './cost-bound.ts';
+import type { CostBound } from './cost-bound.ts';
+import { clampToBound, costBound, largestFittingMaxTokens } from './cost-bound.ts';
 import type { ErrorShape } from './error-shapes.ts';
 import { streamErrorEvent } from './error-shapes.ts';
 import type { KeyCache } from './key-cache.ts';
@@ -45,7 +47,7 @@ export interface ProxyDeps {
   writer: GroupCommitter;
   admission: Admission;
   now: () => number;
-  log: { error: (obj: object, msg: string) => void };
+  log: { error: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
   /** Routed models (the `routing:` config); absent: every call names its model. */
   routing?: RoutingTable;
   /** Sees every priced call as its row is written (anomaly detection); must be cheap and never throw. */
@@ -58,6 +60,15 @@ const FORWARD_REQUEST_HEADERS = ['accept', 'user-agent', 'anthropic-version', 'a
 const SIMULATOR_HEADER = /^x-sim-/;
 /** Response headers not copied back: hop-by-hop, or recomputed by us. */
 const DROP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'set-cookie']);
+/** Our own response headers (request id, cost, budget state): an upstream must not be able to set them. */
+const OWN_HEADER = /^x-tollgate-/;
+/** Longest served-model name taken from an upstream; past it (or empty) the routed model is recorded. */
+const MAX_MODEL_NAME = 200;
+/**
+ * Characters tokenized for an estimate (about 0.1 s of tokenizer time, which blocks every other call):
+ * past it a text counts one token per character, above any real tokenization, and the bound clamps it.
+ */
+const MAX_TOKENIZED_CHARS = 256 * 1024;
 
 export function presentedKey(req: FastifyRequest): string {
   const auth = req.headers.authorization;
@@ -87,6 +98,8 @@ interface CallContext extends CallBase {
   startedAt: number;
   target: RouteTarget;
   admitted: Admitted | null;
+  /** The most this attempt can cost, reserved before it went out: billed usage is held within it. */
+  bound: CostBound | null;
   /** Set when the gateway cut this call while it ran (a kill switch, a lost reservation). */
   cutBy: TollgateError | null;
   /** How the cheap-first router placed it; null when the client named a model. */
@@ -148,7 +161,7 @@ export async function proxyCall(spec: ProxyRoute, req: FastifyRequest, reply: Fa
 }
 
 function newContext(base: CallBase, id: string, startedAt: number, target: RouteTarget, routing: RouteStamp | null, escalation: EscalationPolicy | null): CallContext {
-  return { ...base, id, startedAt, target, admitted: null, cutBy: null, routing, escalation, deadline: null, deadlineHit: false };
+  return { ...base, id, startedAt, target, admitted: null, bound: null, cutBy: null, routing, escalation, deadline: null, deadlineHit: false };
 }
 
 /**
@@ -218,11 +231,12 @@ async function admitAttempt(ctx: CallContext, spec: ProxyRoute, req: FastifyRequ
     injected = r.injected;
   }
   const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody;
-  const payload = outgoing === requestBody && raw ? raw : Buffer.from(JSON.stringify(outgoing));
+  const payload = outgoing === requestBody && raw ? raw : Buffer.from(serialize(outgoing));
 
   // Reserve the most this call can cost on every budget and limit of its chain before it goes out.
   const provider = target.upstream.id;
   const bound = costBound(deps.pricer, provider, target.model, spec.route, outgoing, payload.length, startedAt);
+  ctx.bound = bound;
   ctx.admitted = await deps.admission.admit({
     id,
     chain,
@@ -340,14 +354,18 @@ async function relayBody(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, re
     // Not JSON (an HTML error page from a proxy, say): passed back as is, recorded without usage.
   }
   const ok = res.statusCode < 400;
-  const capture = ok && parsed !== null ? adapterFor(spec.route).usageFromBody(parsed) : null;
+  const read = ok && parsed !== null ? adapterFor(spec.route).usageFromBody(parsed) : null;
+  // A success without usage is not a free call: it is estimated, and flagged.
+  const unreported = res.statusCode >= 200 && res.statusCode < 300 && read === null;
+  const capture = unreported ? estimateBodyCapture(ctx, bytes) : read;
   const why = ctx.escalation ? escalateAfterAnswer(ctx.escalation, spec.route, res.statusCode, parsed) : null;
   if (why !== null) noteEscalation(ctx, why);
   const row = await record(ctx, spec, deps, {
     status: res.statusCode,
     errorCode: ok ? null : 'upstream_error',
     capture,
-    estimated: false,
+    estimated: unreported,
+    suspect: unreported ? 'no usage in a successful response' : null,
   });
   if (why !== null) return { why, id: ctx.id, tier: ctx.routing?.tier ?? '', answer: { status: res.statusCode, headers: res.headers, bytes, costNano: row?.effectiveCostNano ?? null } };
   copyHeaders(reply, res.headers);
@@ -373,7 +391,7 @@ async function relayStream(
     const v = reply.getHeader(name);
     if (typeof v === 'string') headers[name] = v;
   }
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k)) headers[k] = v;
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k) && !OWN_HEADER.test(k)) headers[k] = v;
   out.writeHead(res.statusCode, headers);
   out.flushHeaders();
 
@@ -390,10 +408,17 @@ async function relayStream(
   const tracker = adapterFor(spec.route).streamTracker({ injectedUsage: injected });
   const splitter = new SseSplitter();
   let failure: TollgateError | null = null;
+  // The closing event, and anything after it, waits for the row's commit like the end of the body does:
+  // a client that stops reading at `[DONE]` has then been recorded too.
+  let held = '';
   // One write per upstream chunk (its complete events), not one per event: fewer syscalls, same bytes.
   const forward = async (events: ReturnType<SseSplitter['push']>) => {
     let pending = '';
-    for (const e of events) if (tracker.onEvent(e) === 'forward') pending += e.raw;
+    for (const e of events) {
+      if (tracker.onEvent(e) !== 'forward') continue;
+      if (held !== '' || isClosingEvent(e)) held += e.raw;
+      else pending += e.raw;
+    }
     if (pending !== '' && !clientGone && !out.write(pending)) await waitDrain(out);
   };
   try {
@@ -416,7 +441,8 @@ async function relayStream(
 
   const reported = tracker.reported();
   const cutShort = clientGone || failure !== null || reported === null;
-  const capture = cutShort && reported === null ? estimateCapture(ctx, tracker.partial(), tracker.textSeen()) : reported;
+  const partial = cutShort && reported === null ? tracker.partial() : null;
+  const capture = cutShort && reported === null ? estimateCapture(ctx, partial, tracker.textSeen()) : reported;
   const status = clientGone ? 499 : failure ? failure.status : res.statusCode;
   try {
     await record(ctx, spec, deps, {
@@ -424,14 +450,21 @@ async function relayStream(
       errorCode: clientGone ? 'client_closed' : failure ? failure.code : null,
       capture,
       estimated: reported === null,
+      suspect: partial?.usage === null ? partial.suspicious : null,
     });
   } finally {
     if (!clientGone && !out.writableEnded) {
+      if (held !== '') out.write(held);
       // Never swallow a stream error: the client hears about it in the API's own error-event shape.
       if (failure) out.write(streamErrorEvent(failure, spec.shape));
       out.end();
     }
   }
+}
+
+/** The event that tells a client the stream is complete: OpenAI chat's `[DONE]`, Anthropic's `message_stop`, the Responses API's `response.completed`. */
+function isClosingEvent(e: SseEvent): boolean {
+  return e.data === '[DONE]' || e.event === 'message_stop' || e.event === 'response.completed';
 }
 
 function waitDrain(out: NodeJS.WritableStream): Promise<void> {
@@ -448,14 +481,42 @@ function waitDrain(out: NodeJS.WritableStream): Promise<void> {
 
 /** Bills what a stream cut short had generated: prompt side as reported (or estimated), output counted from the text seen. */
 function estimateCapture(ctx: CallContext, partial: UsageCapture | null, textSeen: string): UsageCapture {
-  const output = textSeen.length > 0 ? encode(textSeen).length : 0;
-  const prompt: Usage = partial?.usage ?? makeUsage({ inputTokens: estimatePromptTokens(ctx.requestBody) });
+  const output = estimateTokens(textSeen);
+  const prompt: Usage = partial?.usage ?? makeUsage({ inputTokens: estimatePromptTokens(ctx) });
   return { usage: { ...prompt, outputTokens: Math.max(prompt.outputTokens, output), reasoningTokens: 0 }, servedModel: partial?.servedModel ?? null };
 }
 
-function estimatePromptTokens(body: Record<string, unknown>): number {
+/** A successful JSON answer without usage: the prompt estimated, the output at most the answer's own tokens (its JSON included). */
+function estimateBodyCapture(ctx: CallContext, bytes: Buffer): UsageCapture {
+  const output = ctx.bound?.outputTokens === 0 ? 0 : estimateTokens(bytes.toString('utf8'));
+  return { usage: makeUsage({ inputTokens: estimatePromptTokens(ctx), outputTokens: output }), servedModel: null };
+}
+
+function estimatePromptTokens(ctx: CallContext): number {
+  const body = ctx.requestBody;
   const parts = [body['system'], body['messages'], body['input'], body['instructions'], body['tools']].filter((p) => p !== undefined);
-  return parts.length === 0 ? 0 : encode(JSON.stringify(parts)).length;
+  if (parts.length === 0) return 0;
+  try {
+    return estimateTokens(JSON.stringify(parts));
+  } catch {
+    // Nested too deep to serialise (JSON.stringify recurses): the bound of the body's bytes stands in.
+    return ctx.bound?.inputTokens ?? 0;
+  }
+}
+
+/** The JSON of a body the gateway changed; a body nested too deep for JSON.stringify is the client's error, not ours. */
+function serialize(body: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new TollgateError('invalid_request', 'request body is nested too deeply to forward (JSON arrays or objects thousands of levels deep); flatten it', { cause: err });
+  }
+}
+
+function estimateTokens(text: string): number {
+  if (text.length === 0) return 0;
+  return text.length > MAX_TOKENIZED_CHARS ? text.length : encode(text).length;
 }
 
 interface Outcome {
@@ -463,6 +524,8 @@ interface Outcome {
   errorCode: string | null;
   capture: UsageCapture | null;
   estimated: boolean;
+  /** Why the usage is suspect beyond what the capture says (none reported, an unreadable prompt side); null when nothing is. */
+  suspect?: string | null;
 }
 
 /** Prices and commits the call's ledger row; resolves once it is durable. */
@@ -470,10 +533,11 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
   const chain = ctx.key.chain;
   if (!chain) return null;
   const endedAt = deps.now();
-  const u = o.capture?.usage ?? makeUsage({ requests: o.status < 400 ? 1 : 0 });
-  const servedModel = o.capture?.servedModel ?? ctx.target.model;
-  const quote = deps.pricer.price(ctx.target.upstream.id, servedModel, u, ctx.startedAt);
-  const tags = o.capture?.suspicious ? { ...ctx.tags, suspicious: o.capture.suspicious } : ctx.tags;
+  const { usage: u, servedModel, quote, suspect } = billed(ctx, deps, o);
+  const tags = suspect.length > 0 ? { ...ctx.tags, usage_suspect: suspect.join('; ').slice(0, 256) } : ctx.tags;
+  if (suspect.length > 0) {
+    deps.log.warn({ requestId: ctx.id, provider: ctx.target.upstream.id, model: ctx.target.model, suspect }, 'upstream usage is suspect: billed within the request\'s bound and flagged usage_suspect');
+  }
   const event: LedgerEvent = {
     id: ctx.id,
     startedAt: ctx.startedAt,
@@ -492,7 +556,7 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
     priceSource: quote.source,
     latencyMs: endedAt - ctx.startedAt,
     stream: ctx.stream,
-    estimated: o.estimated,
+    estimated: o.estimated || suspect.length > 0,
     traceId: ctx.traceId,
     tags,
     ...(ctx.routing ? { routing: ctx.routing } : {}),
@@ -509,6 +573,71 @@ async function record(ctx: CallContext, spec: ProxyRoute, deps: ProxyDeps, o: Ou
   }
   await settled;
   return event;
+}
+
+interface Billed {
+  usage: Usage;
+  servedModel: string;
+  quote: PriceQuote;
+  /** Why the usage or model the upstream reported was not billed as reported; empty when it was. */
+  suspect: string[];
+}
+
+/**
+ * What a row bills. The upstream's word is taken only within what the request allowed: counts it got
+ * wrong are salvaged, counts past the request's bound are held to it, and a served model that would
+ * cost more than the bound reserved for the routed one is not believed. Each departure is a reason.
+ */
+function billed(ctx: CallContext, deps: ProxyDeps, o: Outcome): Billed {
+  const suspect: string[] = o.suspect ? [o.suspect] : [];
+  let u: Usage;
+  if (o.capture === null) u = makeUsage({ requests: o.status < 400 ? 1 : 0 });
+  else if (o.capture.usage === null) {
+    suspect.push(o.capture.suspicious);
+    u = o.capture.salvaged;
+  } else u = o.capture.usage;
+  if (ctx.bound !== null) {
+    // The provider's own counts are believed up to what no request could pass (a window per turn);
+    // salvaged or estimated ones only up to the tighter bound admission reserved from the body.
+    const trusted = o.capture?.usage != null && !o.estimated;
+    const held = clampToBound(u, trusted ? ctx.bound : { inputCeiling: ctx.bound.inputTokens, outputTokens: ctx.bound.outputTokens });
+    u = held.usage;
+    suspect.push(...held.over);
+  }
+  const provider = ctx.target.upstream.id;
+  const routed = ctx.target.model;
+  let servedModel = o.capture?.servedModel ?? routed;
+  if (servedModel.trim() === '' || servedModel.length > MAX_MODEL_NAME) {
+    suspect.push(`served model name ${servedModel.trim() === '' ? 'is empty' : `is ${servedModel.length} characters long`}`);
+    servedModel = routed;
+  }
+  const quote = deps.pricer.price(provider, servedModel, u, ctx.startedAt);
+  if (servedModel === routed) return { usage: u, servedModel, quote, suspect };
+  const asRouted = deps.pricer.price(provider, routed, u, ctx.startedAt);
+  // The name alone took the cost past the reservation: the routed model's price of the same usage did not.
+  const overBound = ctx.bound !== null && quote.effectiveNano > ctx.bound.costNano && quote.effectiveNano > asRouted.effectiveNano;
+  // An unknown name is no reason to bill nothing; but with the routed model unpriced too there is nothing better.
+  const unpriced = quote.source === 'unpriced' && asRouted.source !== 'unpriced';
+  if (!overBound && !unpriced) return { usage: u, servedModel, quote, suspect };
+  suspect.push(`served model ${JSON.stringify(servedModel.slice(0, 64))} ${overBound ? 'costs more than the bound reserved for' : 'has no price; billed as'} ${routed}`);
+  return { usage: u, servedModel: routed, quote: asRouted, suspect };
+}
+
+/**
+ * Forwards a call that is never billed (Anthropic's free `count_tokens`) and relays the answer as it
+ * came; an upstream that cannot be reached, times out or drops the answer is a 502/504 like any call's.
+ */
+export async function forwardUnbilled(req: FastifyRequest, reply: FastifyReply, target: RouteTarget, upstreamPath: string, payload: Buffer): Promise<void> {
+  let res: Dispatcher.ResponseData;
+  let bytes: Buffer;
+  try {
+    res = await target.upstream.pool.request({ path: target.upstream.basePath + upstreamPath, method: 'POST', headers: upstreamHeaders(req, target, payload.length), body: payload });
+    bytes = Buffer.from(await res.body.arrayBuffer());
+  } catch (err) {
+    throw upstreamFailure(err, target);
+  }
+  copyHeaders(reply, res.headers);
+  await reply.code(res.statusCode).send(bytes);
 }
 
 /** Headers for the upstream request: the provider's own credential, never the client's key. */
@@ -531,7 +660,7 @@ export function upstreamHeaders(req: FastifyRequest, target: RouteTarget, length
 }
 
 function copyHeaders(reply: FastifyReply, headers: Record<string, string | string[] | undefined>): void {
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k)) void reply.header(k, v);
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k) && !OWN_HEADER.test(k)) void reply.header(k, v);
 }
 
 function tagsOf(req: FastifyRequest): { traceId: string | null; tags: Record<string, string> } {

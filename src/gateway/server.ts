@@ -2,6 +2,7 @@
  * The gateway's HTTP server: the OpenAI and Anthropic routes, the models list, the ledger lookup of
  * one call, health. Everything it needs is passed in; `tollgate serve` does the wiring.
  */
+import { STATUS_CODES } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TollgateError, toTollgateError } from '../domain/errors.ts';
@@ -44,7 +45,7 @@ import { RoutingTable } from './routing/routing-table.ts';
 import type { ProxyDeps, ProxyRoute } from './proxy.ts';
 import type { AnomalyWatchOptions } from './anomaly-watch.ts';
 import { AnomalyWatch } from './anomaly-watch.ts';
-import { presentedKey, proxyCall, upstreamHeaders } from './proxy.ts';
+import { forwardUnbilled, presentedKey, proxyCall } from './proxy.ts';
 import type { Upstream } from './upstreams.ts';
 import { closeUpstreams } from './upstreams.ts';
 
@@ -110,15 +111,31 @@ const ROUTES: (ProxyRoute & { method: 'POST'; path: string })[] = [
 
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
+const REDACTED_HEADERS = ['authorization', 'x-api-key', 'cookie', 'set-cookie', 'x-csrf-token'].flatMap((h) => [`req.headers["${h}"]`, `res.headers["${h}"]`, `headers["${h}"]`]);
+
 export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const now = opts.now ?? Date.now;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Fastify does not log headers by default; should a serializer ever add them, keys and cookies stay out.
+    logger: opts.logger ? { ...(opts.logger === true ? {} : opts.logger), redact: { paths: REDACTED_HEADERS, censor: '[redacted]' } } : false,
     bodyLimit,
     return503OnClosing: true,
     // Long generations: no server-side request timeout; upstream timeouts apply instead.
     requestTimeout: 0,
+    // A URL that does not decode is refused before routing: in the route's own shape all the same.
+    frameworkErrors: (err, req, reply) => void sendError(reply, req, fromFastify(err, bodyLimit), app),
+    // The HTTP parser refuses a request (headers past Node's 16 KiB, a malformed request line) before its
+    // URL is known: one body every client reads (OpenAI's error.message/type/code, Anthropic's
+    // type "error", the admin API's error.code, OTLP's code and message).
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const message = status === 431 ? "request headers are over the server's 16 KiB limit: send the key and the usual headers only" : status === 408 ? 'the request took too long to arrive' : 'malformed HTTP request';
+      const body = JSON.stringify({ type: 'error', code: 3, message, error: { type: 'invalid_request_error', code: 'invalid_request', message } });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   });
   const keys = new KeyCache(opts.store.directory, { checkEveryMs: opts.keyCheckEveryMs ?? 1000, now });
   const writer = new GroupCommitter(opts.store.ledger, { ...opts.groupCommit, ...(opts.spool ? { spool: opts.spool, log: { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) } } : {}) });
@@ -206,14 +223,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     if (typeof model !== 'string') throw new TollgateError('invalid_request', 'missing "model"');
     const target = router.resolve('anthropic', model);
     const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody ?? Buffer.from(JSON.stringify(req.body));
-    const res = await target.upstream.pool.request({
-      path: `${target.upstream.basePath}/v1/messages/count_tokens`,
-      method: 'POST',
-      headers: upstreamHeaders(req, target, raw.length),
-      body: raw,
-    });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
-    await reply.code(res.statusCode).header('content-type', String(res.headers['content-type'] ?? 'application/json')).send(bytes);
+    await forwardUnbilled(req, reply, target, '/v1/messages/count_tokens', raw);
   });
 
   app.get('/v1/models', async (req) => {

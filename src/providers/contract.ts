@@ -26,6 +26,12 @@ export interface SuspiciousCapture {
   servedModel: string | null;
   /** Why the usage was refused, for the ledger row and the operator. */
   suspicious: string;
+  /**
+   * The counts as reported with each bad one replaced by the nearest billable count (`salvageCount`:
+   * negative → 0, fraction → rounded up, unreadable → `UNKNOWN_COUNT`), buckets made consistent. Not
+   * the provider's word: the gateway clamps it to the request's bound before billing it.
+   */
+  readonly salvaged: Usage;
 }
 
 /** `usage` is null exactly when `suspicious` says why: the gateway records the call as suspicious then. */

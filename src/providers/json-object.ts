@@ -25,9 +25,16 @@ export function parseJsonObject(text: string): Record<string, unknown> | null {
   }
 }
 
-/** A short printable form of an unexpected value, for suspicious-usage reasons. */
+/** Longest string quoted in a suspicious-usage reason: enough for "1200" or "twelve", too short to carry a credential. */
+const QUOTED_CHARS = 16;
+
+/**
+ * A short printable form of an unexpected value, for suspicious-usage reasons (logged and stored in
+ * the row's tags). A longer string is only measured: an upstream that echoes what it was sent must
+ * not get a credential into the logs.
+ */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'string') return value.length > QUOTED_CHARS ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

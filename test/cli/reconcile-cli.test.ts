@@ -1,13 +1,17 @@
 /**
  * `tollgate import usage` and `tollgate reconcile` as a user drives them: provider-shaped report
- * files imported into one SQLite file, then the one-screen reconciliation and its JSON.
+ * files imported into one SQLite file, then the one-screen reconciliation and its JSON. The consoles'
+ * CSV exports of the same figures reconcile exactly like the API pages.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usage } from '../../src/domain/usage.ts';
+import type { Store } from '../../src/ledger/contract.ts';
 import { cliRunner } from '../support/cli.ts';
-import { recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
+import { chainOf, makeEvent } from '../support/events.ts';
+import { NOV3, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-reconcile-cli-'));
 const dbFile = join(root, 'cli.db');
@@ -100,5 +104,124 @@ describe('tollgate reconcile', () => {
     const r = await cli('reconcile', '--help');
     expect(r.code).toBe(0);
     expect(r.out).toContain('bypass');
+  });
+});
+
+describe('the consoles\' CSV exports, mirrored with the API pages', () => {
+  // Two databases with the same ledger: one fed the CSV exports, one the API pages of the same figures.
+  const csvDb = join(root, 'csv.db');
+  const jsonDb = join(root, 'json.db');
+  const csv = cliRunner(() => csvDb);
+  const api = cliRunner(() => jsonDb);
+  const csvConfig = join(root, 'tollgate-csv.yaml');
+  writeFileSync(
+    csvConfig,
+    // The Console's exports name workspaces (Default) where the Admin API gives ids: both are listed.
+    ['reconcile:', '  openai:', '    gateway_api_key_ids: [key_gateway]', '    gateway_project_ids: [proj_gateway]', '  anthropic:', '    gateway_api_key_ids: [apikey_gateway]', '    gateway_workspace_ids: [wrkspc_gateway, Default]', '  tolerance_pct: 1', ''].join('\n'),
+  );
+
+  /** Sonnet 4 through the gateway on Nov 3 and 4: 2M in, 1M cache reads, 0.4M 5-minute writes, 0.2M out = $10.80 a day. */
+  const recordAnthropic = (s: Store) =>
+    s.ledger.record(
+      [NOV3, NOV3 + 86_400_000].flatMap((day) =>
+        [0, 1].map((i) =>
+          makeEvent(chainOf('acme/support/helpdesk/triage-bot'), {
+            startedAt: day + (9 + i) * 3_600_000,
+            servedModel: 'claude-sonnet-4-20250514',
+            requestedModel: 'claude-sonnet-4-0',
+            usage: usage({ inputTokens: 1_000_000, cacheReadTokens: 500_000, cacheWrite5mTokens: 200_000, outputTokens: 100_000 }),
+            listCostNano: 5_400_000_000n,
+            effectiveCostNano: 5_400_000_000n,
+          }),
+        ),
+      ),
+    );
+
+  beforeAll(async () => {
+    for (const r of [csv, api]) {
+      await r.withStore(async (s) => {
+        await recordGatewayOpenAi(s);
+        await recordAnthropic(s);
+      });
+    }
+  });
+
+  const reconcileBoth = async (provider: string) => {
+    const args = ['--config', csvConfig, 'reconcile', '--from', '2026-11-03', '--to', '2026-11-05', '--provider', provider];
+    return { fromCsv: await csv.json<ReconcileJson>(...args), fromApi: await api.json<ReconcileJson>(...args) };
+  };
+  type ReconcileJson = { totals: Record<string, unknown>; findings: { key: string; evidence: Record<string, unknown> }[]; lines: { day: string; model: string; verdict: string }[]; bypasses: unknown[] };
+
+  it('imports the OpenAI Activity and Cost exports and says it read CSV', async () => {
+    expect(await csv.ok('import', 'usage', '--provider', 'openai', fx('openai-usage-exact.csv'))).toBe('Imported 1 openai row from openai-usage-exact.csv (CSV export, 1 line, 2026-11-03 → 2026-11-03).\n');
+    const costs = await csv.json<Record<string, unknown>>('import', 'usage', '--provider', 'openai', fx('openai-costs-exact.csv'));
+    expect(costs).toMatchObject({ format: 'csv', csv_rows: 2, rows: 2, cost_days: ['2026-11-03'], usage_days: [], cost_usd: '5.750000000', next_page: null });
+  });
+
+  it('an exact match: the CSV exports reconcile exactly like the API pages, no findings', async () => {
+    await api.ok('import', 'usage', '--provider', 'openai', fx('openai-usage-exact.json'));
+    await api.ok('import', 'usage', '--provider', 'openai', fx('openai-costs-exact.json'));
+    const { fromCsv, fromApi } = await reconcileBoth('openai');
+    expect(fromCsv).toEqual(fromApi);
+    expect(fromCsv.totals).toMatchObject({ billed_usd: '5.750000000', seen_on_billed_days_usd: '5.750000000', bypass_usd: '0.000000000', coverage_pct: 100 });
+    expect(fromCsv.lines).toEqual([expect.objectContaining({ day: '2026-11-03', model: 'gpt-4o', verdict: 'matched' })]);
+    expect(fromCsv.findings).toEqual([]);
+  });
+
+  it('a bypassed key and a bypassed project: the same findings from the CSV exports as from the API pages', async () => {
+    for (const [runner, ext] of [[csv, 'csv'], [api, 'json']] as const) {
+      await runner.ok('import', 'usage', '--provider', 'openai', fx(`openai-usage-bypass.${ext}`));
+      await runner.ok('import', 'usage', '--provider', 'openai', fx(`openai-costs-bypass.${ext}`));
+    }
+    const { fromCsv, fromApi } = await reconcileBoth('openai');
+    expect(fromCsv).toEqual(fromApi);
+    expect(fromCsv.findings.map((f) => f.key)).toEqual(['reconcile:bypass:openai/gpt-4o:2026-11-03:api_key:key_laptop', 'reconcile:bypass:openai/gpt-4o-mini:2026-11-03:project:proj_research']);
+    expect(fromCsv.totals).toMatchObject({ billed_usd: '6.305000000', bypass_usd: '0.555000000', coverage_pct: 91.19 });
+    expect(fromCsv.lines).toEqual([expect.objectContaining({ model: 'gpt-4o', verdict: 'matched' })]);
+  });
+
+  it('a price drift: the Anthropic Console exports (BOM, CRLF, display names, USD) show it like the Admin API reports', async () => {
+    expect(await csv.ok('import', 'usage', '--provider', 'anthropic', fx('anthropic-usage-2-days.csv'))).toBe('Imported 2 anthropic rows from anthropic-usage-2-days.csv (CSV export, 2 lines, 2026-11-03 → 2026-11-04).\n');
+    expect(await csv.ok('import', 'usage', '--provider', 'anthropic', fx('anthropic-cost-2-days.csv'))).toBe('Imported 8 anthropic rows from anthropic-cost-2-days.csv (CSV export, 8 lines, 2026-11-03 → 2026-11-04, $22.68 billed).\n');
+    await api.ok('import', 'usage', '--provider', 'anthropic', fx('anthropic-usage-2-pages.json'));
+    await api.ok('import', 'usage', '--provider', 'anthropic', fx('anthropic-cost-2-pages.json'));
+    const { fromCsv, fromApi } = await reconcileBoth('anthropic');
+    expect(fromCsv).toEqual(fromApi);
+    expect(fromCsv.lines.map((l) => [l.day, l.model, l.verdict])).toEqual([
+      ['2026-11-03', 'claude-sonnet-4', 'matched'],
+      ['2026-11-04', 'claude-sonnet-4', 'price_drift'],
+    ]);
+    expect(fromCsv.findings.map((f) => f.key)).toEqual(['reconcile:price_drift:anthropic/claude-sonnet-4:2026-11-04']);
+    expect(fromCsv.findings[0]!.evidence).toMatchObject({ kind: 'price_drift', cost_diff_pct: 9.09 });
+  });
+
+  it('reads a CSV by its content when the name does not say (a download saved as .txt)', async () => {
+    const saved = join(root, 'costs-download.txt');
+    writeFileSync(saved, readFileSync(fx('openai-costs-exact.csv')));
+    expect(await csv.json<Record<string, unknown>>('import', 'usage', '--provider', 'openai', saved)).toMatchObject({ format: 'csv', rows: 2, cost_usd: '5.750000000' });
+  });
+
+  it('refuses a malformed export with one line naming the file, line and column', async () => {
+    const file = (name: string, body: string) => {
+      const p = join(root, name);
+      writeFileSync(p, body);
+      return p;
+    };
+    expect(await csv.refused('import', 'usage', '--provider', 'openai', file('a.csv', 'start_time,model,num_model_requests\n1793664000,gpt-4o,3\n'))).toBe(
+      'error: a.csv is neither an OpenAI Activity export (input_tokens, output_tokens) nor a Cost export (amount_value); the header has start_time, model, num_model_requests\n',
+    );
+    expect(await csv.refused('import', 'usage', '--provider', 'openai', file('b.csv', 'date,input_tokens\n2026-11-03,5\n'))).toBe(
+      'error: b.csv: no output tokens column (looked for output_tokens); the header has date, input_tokens\n',
+    );
+    expect(await csv.refused('import', 'usage', '--provider', 'anthropic', file('c.csv', 'usage_date_utc,usage_input_tokens_no_cache,usage_output_tokens\n2026-11-03,12,-4\n'))).toBe(
+      'error: c.csv line 2, usage_output_tokens: "-4" is not a count of tokens or requests (a whole number)\n',
+    );
+    expect(await csv.refused('import', 'usage', '--provider', 'anthropic', file('d.csv', 'usage_date_utc,model,cost_usd\n2026-11-03,"Claude Sonnet 4,1.50\n'))).toBe(
+      'error: d.csv line 2: a quoted cell is never closed (a \'"\' is missing)\n',
+    );
+    expect(await csv.refused('import', 'usage', '--provider', 'openai', file('e.csv', 'start_time_iso,end_time_iso,amount_value\n2026-11-03T05:00:00Z,2026-11-03T06:00:00Z,1.00\n'))).toBe(
+      'error: e.csv line 2: 2026-11-03T05:00:00.000Z–2026-11-03T06:00:00.000Z is not one whole UTC day; export the report by day (daily buckets, UTC)\n',
+    );
+    expect(await csv.refused('import', 'usage', '--provider', 'anthropic', file('f.csv', 'usage_date_utc,cost_usd,currency\n2026-11-03,12.00,EUR\n'))).toBe('error: f.csv line 2: amount in EUR; only USD is reconciled\n');
   });
 });

@@ -95,5 +95,5 @@ export function parseAnthropicReport(text: string, file: string): ParsedReport {
       }
     }
   }
-  return foldRows('anthropic', rows, days, pages.length, nextPage);
+  return { ...foldRows('anthropic', rows, days, pages.length, nextPage), format: 'json', csvRows: null };
 }

@@ -91,5 +91,5 @@ export function parseOpenAiReport(text: string, file: string): ParsedReport {
       }
     }
   }
-  return foldRows('openai', rows, days, pages.length, nextPage);
+  return { ...foldRows('openai', rows, days, pages.length, nextPage), format: 'json', csvRows: null };
 }

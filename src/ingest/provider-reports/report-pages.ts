@@ -13,6 +13,10 @@ export interface ParsedReport extends ProviderUsageImport {
   pages: number;
   /** The last page's `next_page` when it had `has_more: true` (the file stops short of the report's end); else null. */
   nextPage: string | null;
+  /** `json`: pages of the API; `csv`: a console's CSV export (one "page"). */
+  format: 'json' | 'csv';
+  /** Data rows of a CSV export; null for JSON. */
+  csvRows: number | null;
 }
 
 /** The pages of a report file, in order. */
@@ -93,7 +97,13 @@ export function usdNumberToNano(usd: number): bigint | null {
 }
 
 /** Sums rows of the same provider, source, day and group (a report may repeat a group across its dimensions we do not keep). */
-export function foldRows(provider: ReportProvider, rows: readonly ProviderUsageRow[], days: { usage: Set<number>; cost: Set<number> }, pages: number, nextPage: string | null): ParsedReport {
+export function foldRows(
+  provider: ReportProvider,
+  rows: readonly ProviderUsageRow[],
+  days: { usage: Set<number>; cost: Set<number> },
+  pages: number,
+  nextPage: string | null,
+): Omit<ParsedReport, 'format' | 'csvRows'> {
   const byKey = new Map<string, ProviderUsageRow>();
   for (const r of rows) {
     const key = [r.source, r.day, r.model, r.apiKeyId, r.projectId, r.detail].join('\u0000');

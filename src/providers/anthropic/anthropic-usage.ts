@@ -5,7 +5,7 @@
  * https://docs.anthropic.com/en/api/messages#response-usage
  */
 import type { Usage } from '../../domain/usage.ts';
-import { CountReader } from '../count-reader.ts';
+import { CountReader, UNKNOWN_COUNT } from '../count-reader.ts';
 
 /** The counts as reported, before folding: a stream reports them in two steps (message_start, message_delta). */
 export interface AnthropicCounts {
@@ -54,11 +54,12 @@ export function mergeCounts(earlier: AnthropicCounts, later: AnthropicCounts): A
 /** Folds counts into a Usage; missing required counts are noted in `problems`. */
 export function anthropicUsage(c: AnthropicCounts, problems: string[], opts: { promptOnly: boolean }): Usage {
   if (c.input === null) problems.push('usage.input_tokens is missing');
-  const output = opts.promptOnly ? 0 : (c.output ?? 0);
+  // A missing count is salvaged as unknown: the gateway bills it at the request's bound.
+  const output = opts.promptOnly ? 0 : (c.output ?? UNKNOWN_COUNT);
   if (!opts.promptOnly && c.output === null) problems.push('usage.output_tokens is missing');
   const [write5m, write1h] = cacheWrites(c);
   return {
-    inputTokens: c.input ?? 0,
+    inputTokens: c.input ?? UNKNOWN_COUNT,
     cacheReadTokens: c.cacheRead ?? 0,
     cacheWrite5mTokens: write5m,
     cacheWrite1hTokens: write1h,

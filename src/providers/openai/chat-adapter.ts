@@ -8,6 +8,7 @@ import { asObject, parseJsonObject, stringOf } from '../json-object.ts';
 import type { SseEvent } from '../sse.ts';
 import { chatBound } from './chat-bound.ts';
 import { chatUsage } from './openai-usage.ts';
+import { withServedModel } from '../usage-capture.ts';
 
 export const chatAdapter = {
   route: 'openai.chat',
@@ -82,7 +83,7 @@ class ChatStreamTracker implements StreamTracker {
     if (this.#usage !== null && this.#usage.servedModel === null && this.#chunks.length > 0) {
       // The counts chunk named no model: take it from the first ordinary chunk.
       const model = stringOf(parseJsonObject(this.#chunks[0]!)?.model);
-      if (model !== null) this.#usage = { ...this.#usage, servedModel: model };
+      if (model !== null) this.#usage = withServedModel(this.#usage, model);
     }
     return this.#usage;
   }

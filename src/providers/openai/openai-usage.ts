@@ -52,8 +52,10 @@ function readUsage(raw: unknown, servedModel: string | null, keys: UsageKeys): U
   const cached = r.child(keys.inputDetails)?.optional('cached_tokens') ?? 0;
   const reasoning = r.child(keys.outputDetails)?.optional('reasoning_tokens') ?? 0;
   if (cached > input) problems.push(`usage.${keys.inputDetails}.cached_tokens (${cached}) exceeds ${keys.input} (${input})`);
+  // Salvaged as all cached: the cached part is inside the total, so it cannot be more than the total.
+  const cachedIn = Math.min(cached, input);
   return captureUsage(
-    usage({ inputTokens: input - cached, cacheReadTokens: cached, outputTokens: output, reasoningTokens: reasoning }),
+    usage({ inputTokens: input - cachedIn, cacheReadTokens: cachedIn, outputTokens: output, reasoningTokens: reasoning }),
     servedModel,
     problems,
   );
