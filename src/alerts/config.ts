@@ -1,7 +1,7 @@
 /**
- * The `alerts` section of tollgate.yaml: where anomaly notifications go. Secrets usually come from
- * `${ENV}` expansion (like providers' api_key); a variable that is unset expands to "" and is refused
- * here, by name of the field and never by value.
+ * The `alerts` section of tollgate.yaml: where alerts go (anomalies, the ledger spool, reconciliation
+ * findings). Secrets usually come from `${ENV}` expansion (like providers' api_key); a variable that
+ * is unset expands to "" and is refused here, by name of the field and never by value.
  */
 import { z } from 'zod';
 
@@ -11,7 +11,7 @@ const httpUrl = (what: string) =>
 const label = z.string().trim().min(1).max(80).optional();
 
 export const alertsConfigSchema = z.strictObject({
-  /** Base URL of the dashboard; alerts link to `${dashboard_url}/#/anomalies/<id>`. */
+  /** Base URL of the dashboard; alerts link to `${dashboard_url}/#/anomalies/<id>` or `/#/reconciliation?month=…`. */
   dashboard_url: httpUrl('alerts.dashboard_url').optional(),
   /** Generic webhooks: JSON bodies signed with HMAC-SHA256 (header x-tollgate-signature). */
   webhooks: z

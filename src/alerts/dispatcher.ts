@@ -1,37 +1,58 @@
 /**
- * Sends alerts to every configured sink without ever making the caller wait: `deliver()` starts one
- * task per sink and returns. Each task tries up to `maxAttempts` times with a per-attempt deadline;
- * network errors, timeouts, 5xx and 429 are retried after an exponential backoff with jitter (or
- * the sink's Retry-After, capped), any other answer is final. The outcome is logged in the store's
- * delivery log: `delivered`, or `dead` with the last error (the dead-letter log). `drain()` waits
- * for every task; `close()` gives up on retries after a deadline and records what was left as dead.
+ * Sends alerts to every configured sink without ever making the caller wait: `send()` starts one
+ * task per sink and returns at once (with a promise of the outcomes, for callers that want them).
+ * Each task tries up to `maxAttempts` times with a per-attempt deadline; network errors, timeouts,
+ * 5xx and 429 are retried after an exponential backoff with jitter (or the sink's Retry-After,
+ * capped), any other answer is final. Anomaly outcomes are logged in the store's delivery log:
+ * `delivered`, or `dead` with the last error (the dead-letter log). Ledger and reconciliation
+ * outcomes go to the process log only: a ledger alert says the database is unreachable, so its
+ * delivery must not wait on it, and `tollgate reconcile --alert` prints its own. `drain()` waits for
+ * every task; `close()` gives up on retries after a deadline and records what was left as dead.
  */
-import { Agent, request } from 'undici';
-import type { AlertEvent, AnomalyAlert, NewDelivery } from '../ledger/anomalies-contract.ts';
+import { Agent } from 'undici';
+import type { AlertEvent, AnomalyAlert, DeliveryState, NewDelivery } from '../ledger/anomalies-contract.ts';
+import type { Alert, SinkPayload } from './alert.ts';
+import { payloadOf } from './alert.ts';
 import type { AlertsConfig } from './config.ts';
-import type { AlertPayload } from './payload.ts';
-import { alertPayload } from './payload.ts';
+import { attemptSink } from './sink-attempt.ts';
 import type { Sink } from './sinks.ts';
 import { scrub, slackSink, webhookSink } from './sinks.ts';
 
-/** Where outcomes are kept: `store.anomalies` fits. */
+/** Where anomaly outcomes are kept: `store.anomalies` fits. */
 export interface DeliveryLog {
   recordDelivery(delivery: NewDelivery): Promise<unknown>;
 }
 
 export interface AlertLogger {
+  /** Outcomes that no delivery log keeps (ledger and reconciliation alerts) are logged here when delivered. */
+  info?(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
+/** How one alert ended at one sink. */
+export interface DeliveryOutcome {
+  sink: Sink['kind'];
+  /** The sink as it may be shown (no secret). */
+  url: string;
+  state: DeliveryState;
+  /** Attempts made; 0 when it was dead-lettered without one (too many in progress). */
+  attempts: number;
+  /** Why the last attempt failed; null when the first one succeeded. */
+  lastError: string | null;
+  /** When it ended, epoch ms. */
+  at: number;
+}
+
 export interface DispatcherOptions {
   sinks: readonly Sink[];
-  deliveries: DeliveryLog;
+  /** The anomaly delivery log; absent or null, anomaly outcomes go to the process log like the others. */
+  deliveries?: DeliveryLog | null;
   /** Base URL of the dashboard, for the link in every alert. */
   dashboardUrl?: string | null;
   /** Attempts per alert and sink, the first included (default 5). */
   maxAttempts?: number;
-  /** One attempt's deadline, headers and body, ms (default 10 000). */
+  /** One attempt's deadline, headers and body, ms; also the longest wait for a delivery log write (default 10 000). */
   timeoutMs?: number;
   /** First backoff, ms, doubled per attempt; each wait is drawn from its upper half (default 1 000). */
   baseDelayMs?: number;
@@ -44,14 +65,11 @@ export interface DispatcherOptions {
   log?: AlertLogger;
 }
 
-type Attempt = { ok: true } | { ok: false; error: string; retry: boolean; retryAfterMs?: number };
-
-/** Bytes of a failed answer kept for the error message. */
-const ERROR_BODY_BYTES = 300;
+type Outcome = Pick<DeliveryOutcome, 'attempts' | 'lastError' | 'state'>;
 
 export class AlertDispatcher {
   readonly #sinks: readonly Sink[];
-  readonly #deliveries: DeliveryLog;
+  readonly #deliveries: DeliveryLog | null;
   readonly #dashboardUrl: string | null;
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
@@ -61,7 +79,7 @@ export class AlertDispatcher {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #log: AlertLogger | undefined;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new Set<Promise<DeliveryOutcome>>();
   readonly #stopping = new AbortController();
   readonly #agent = new Agent({ keepAliveTimeout: 10_000 });
   #closed = false;
@@ -69,7 +87,7 @@ export class AlertDispatcher {
 
   constructor(opts: DispatcherOptions) {
     this.#sinks = opts.sinks;
-    this.#deliveries = opts.deliveries;
+    this.#deliveries = opts.deliveries ?? null;
     this.#dashboardUrl = opts.dashboardUrl ?? null;
     this.#maxAttempts = opts.maxAttempts ?? 5;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
@@ -110,21 +128,37 @@ export class AlertDispatcher {
     return this.#pending.size;
   }
 
-  /** Starts sending `event` about `alert` to every sink; returns at once. */
+  /** Starts sending `event` about an anomaly to every sink; returns at once. */
   deliver(alert: AnomalyAlert, event: AlertEvent): void {
+    void this.send({ kind: 'anomaly', anomaly: alert, event });
+  }
+
+  /**
+   * Starts sending `alert` to every sink and returns at once. The promise (which never rejects)
+   * resolves to one outcome per sink once each has been delivered or dead-lettered; none when the
+   * dispatcher is closed. Throws only for an alert that has no payload (a finding of unknown kind).
+   */
+  send(alert: Alert): Promise<DeliveryOutcome[]> {
+    const payload = payloadOf(alert, { dashboardUrl: this.#dashboardUrl, now: this.#now() });
+    const about = subject(alert, payload);
     if (this.#closed) {
-      this.#log?.warn({ anomalyId: alert.id, event }, 'alert not sent: the dispatcher is closed');
-      return;
+      this.#log?.warn(about, 'alert not sent: the dispatcher is closed');
+      return Promise.resolve([]);
     }
-    const payload = alertPayload(alert, event, { dashboardUrl: this.#dashboardUrl, now: this.#now() });
-    for (const sink of this.#sinks) {
-      const task =
-        this.#pending.size >= this.#maxPending
-          ? this.#record(sink, payload, alert.id, { attempts: 0, lastError: `more than ${this.#maxPending} alert deliveries were already in progress`, state: 'dead' })
-          : this.#send(sink, payload, alert.id);
+    const tasks = this.#sinks.map((sink) => {
+      let task: Promise<DeliveryOutcome>;
+      if (this.#pending.size >= this.#maxPending) {
+        const lastError = `more than ${this.#maxPending} alert deliveries were already in progress`;
+        this.#log?.warn({ ...about, sink: sink.kind, url: sink.label, error: lastError }, 'alert not sent: too many deliveries in progress');
+        task = this.#finish(sink, payload, alert, { attempts: 0, lastError, state: 'dead' });
+      } else {
+        task = this.#send(sink, payload, alert);
+      }
       this.#pending.add(task);
       void task.finally(() => this.#pending.delete(task));
-    }
+      return task;
+    });
+    return Promise.all(tasks);
   }
 
   /** Resolves once every delivery started so far has ended (delivered or dead-lettered). */
@@ -148,46 +182,19 @@ export class AlertDispatcher {
     await this.#agent.close();
   }
 
-  async #send(sink: Sink, payload: AlertPayload, anomalyId: string): Promise<void> {
+  async #send(sink: Sink, payload: SinkPayload, alert: Alert): Promise<DeliveryOutcome> {
     let lastError: string | null = null;
     for (let attempt = 1; ; attempt++) {
-      const r = await this.#attempt(sink, payload);
-      if (r.ok) return this.#record(sink, payload, anomalyId, { attempts: attempt, lastError, state: 'delivered' });
+      const r = await attemptSink(sink.request(payload, this.#now()), { agent: this.#agent, timeoutMs: this.#timeoutMs, stopping: this.#stopping.signal, now: this.#now });
+      if (r.ok) return this.#finish(sink, payload, alert, { attempts: attempt, lastError, state: 'delivered' });
       lastError = scrub(r.error, sink);
       const stopping = this.#stopping.signal.aborted;
       if (!r.retry || attempt >= this.#maxAttempts || stopping) {
         const why = stopping && r.retry && attempt < this.#maxAttempts ? `${lastError} (retries stopped at shutdown)` : lastError;
-        this.#log?.warn({ anomalyId, event: payload.event, sink: sink.kind, url: sink.label, attempts: attempt, error: why }, 'alert delivery failed for good');
-        return this.#record(sink, payload, anomalyId, { attempts: attempt, lastError: why, state: 'dead' });
+        this.#log?.warn({ ...subject(alert, payload), sink: sink.kind, url: sink.label, attempts: attempt, error: why }, 'alert delivery failed for good');
+        return this.#finish(sink, payload, alert, { attempts: attempt, lastError: why, state: 'dead' });
       }
       await sleep(this.#delay(attempt, r.retryAfterMs), this.#stopping.signal);
-    }
-  }
-
-  async #attempt(sink: Sink, payload: AlertPayload): Promise<Attempt> {
-    const req = sink.request(payload, this.#now());
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    try {
-      const res = await request(req.url, {
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        dispatcher: this.#agent,
-        signal: AbortSignal.any([timeout, this.#stopping.signal]),
-      });
-      const text = await readSome(res.body);
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
-      const error = `HTTP ${res.statusCode}${text.trim() ? `: ${text.trim().replace(/\s+/g, ' ')}` : ''}`;
-      if (res.statusCode === 429 || res.statusCode >= 500) {
-        const after = retryAfterMs(res.headers['retry-after'], this.#now());
-        return { ok: false, error, retry: true, ...(after === undefined ? {} : { retryAfterMs: after }) };
-      }
-      return { ok: false, error: res.statusCode < 400 ? `${error} (redirects are not followed)` : error, retry: false };
-    } catch (err) {
-      if (timeout.aborted) return { ok: false, error: `no answer within ${this.#timeoutMs} ms`, retry: true };
-      if (this.#stopping.signal.aborted) return { ok: false, error: 'cut short at shutdown', retry: true };
-      const e = err as { code?: unknown; message?: unknown };
-      return { ok: false, error: `${typeof e.code === 'string' ? `${e.code}: ` : ''}${typeof e.message === 'string' ? e.message : String(err)}`, retry: true };
     }
   }
 
@@ -198,35 +205,40 @@ export class AlertDispatcher {
     return ceiling / 2 + this.#random() * (ceiling / 2);
   }
 
-  async #record(sink: Sink, payload: AlertPayload, anomalyId: string, outcome: Pick<NewDelivery, 'attempts' | 'lastError' | 'state'>): Promise<void> {
+  /** Keeps the outcome: an anomaly's in the delivery log, any other's (and a delivery failure's, already warned) in the process log. */
+  async #finish(sink: Sink, payload: SinkPayload, alert: Alert, outcome: Outcome): Promise<DeliveryOutcome> {
+    const done: DeliveryOutcome = { sink: sink.kind, url: sink.label, at: this.#now(), ...outcome };
+    if (alert.kind === 'anomaly' && this.#deliveries) {
+      await this.#record(this.#deliveries, { anomalyId: alert.anomaly.id, sink: done.sink, url: done.url, event: alert.event, at: done.at, ...outcome });
+    } else if (done.state === 'delivered') {
+      this.#log?.info?.({ ...subject(alert, payload), sink: done.sink, url: done.url, attempts: done.attempts, lastError: done.lastError }, 'alert delivered');
+    }
+    return done;
+  }
+
+  /** Writes the delivery log, for at most one attempt's deadline: a database that hangs must not hold deliveries (or shutdown) up. */
+  async #record(log: DeliveryLog, delivery: NewDelivery): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.#deliveries.recordDelivery({ anomalyId, sink: sink.kind, url: sink.label, event: payload.event, at: this.#now(), ...outcome });
+      const write = log.recordDelivery(delivery);
+      // A write that lands after the deadline is harmless; one that fails after it must not go unhandled.
+      void write.catch(() => undefined);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the delivery log did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      });
+      await Promise.race([write, deadline]);
     } catch (err) {
-      this.#log?.error({ anomalyId, event: payload.event, sink: sink.kind, url: sink.label, state: outcome.state, err: err instanceof Error ? err.message : String(err) }, 'could not record an alert delivery');
+      const { anomalyId, event, sink, url, state } = delivery;
+      this.#log?.error({ anomalyId, event, sink, url, state, err: err instanceof Error ? err.message : String(err) }, 'could not record an alert delivery');
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
 
-/** The first bytes of an answer, then the rest is dropped (closing the stream frees the connection). */
-async function readSome(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= ERROR_BODY_BYTES) break;
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text.length > ERROR_BODY_BYTES ? `${text.slice(0, ERROR_BODY_BYTES)}…` : text;
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
-  const v = Array.isArray(header) ? header[0] : header;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+/** What the logs name an alert by. */
+function subject(alert: Alert, payload: SinkPayload): Record<string, string> {
+  return alert.kind === 'anomaly' ? { anomalyId: alert.anomaly.id, event: alert.event } : { type: payload.type, deliveryId: payload.delivery_id };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

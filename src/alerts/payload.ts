@@ -1,12 +1,15 @@
 /**
- * What an alert says, as JSON: the anomaly (scope, signal, since when, baseline against now, money
- * at risk per hour as an exact decimal string and as integer nano-USD, the top models and traces) and
- * the event being announced. The same shape serves the webhook body, the admin API and `--json`.
+ * What an anomaly alert says, as JSON: the anomaly (scope, signal, since when, baseline against now,
+ * money at risk per hour as an exact decimal string and as integer nano-USD, the top models and
+ * traces) and the event being announced. The same shape serves the webhook body, the admin API and
+ * `--json`; the webhook body adds the envelope every alert has (type, severity, delivery id).
  */
 import type { Comparison } from '../analytics/anomalies/contract.ts';
 import { formatUsd, nanoToDecimalString } from '../domain/money.ts';
 import type { AlertEvent, AnomalyAlert } from '../ledger/anomalies-contract.ts';
 import { atRiskNano } from '../ledger/anomalies-contract.ts';
+import type { PayloadEnvelope, Severity } from './envelope.ts';
+import { iso } from './envelope.ts';
 
 const MEASURES: Record<Comparison['measure'], { label: string; unit: 'nano_usd' | 'tokens' | 'requests'; per: string }> = {
   spend_per_hour: { label: 'spend', unit: 'nano_usd', per: '/h' },
@@ -49,14 +52,13 @@ export interface AnomalyJson {
   dashboard_url: string | null;
 }
 
-export interface AlertPayload extends AnomalyJson {
-  event: AlertEvent;
-  /** Stable per anomaly and event (the same on every retry): receivers drop repeats by it. */
-  delivery_id: string;
-  sent_at: string;
+/** The webhook body of an anomaly alert; `delivery_id` is `<anomaly id>.<event>`. */
+export interface AlertPayload extends AnomalyJson, PayloadEnvelope<'anomaly', AlertEvent> {
   /** Set on `auto_killed`: the one command that lifts the kill switch. */
   revive_command: string | null;
 }
+
+const SEVERITY: Record<AlertEvent, Severity> = { opened: 'warning', auto_killed: 'critical', resolved: 'info' };
 
 export function dashboardLink(dashboardUrl: string | null | undefined, id: string): string | null {
   return dashboardUrl ? `${dashboardUrl.replace(/\/+$/, '')}/#/anomalies/${encodeURIComponent(id)}` : null;
@@ -89,7 +91,9 @@ export function anomalyJson(a: AnomalyAlert, dashboardUrl?: string | null): Anom
 
 export function alertPayload(a: AnomalyAlert, event: AlertEvent, opts: { dashboardUrl?: string | null; now: number }): AlertPayload {
   return {
+    type: `anomaly.${event}`,
     event,
+    severity: SEVERITY[event],
     delivery_id: deliveryId(a.id, event),
     sent_at: iso(opts.now),
     ...anomalyJson(a, opts.dashboardUrl),
@@ -127,8 +131,4 @@ export function comparisonJson(c: Comparison): ComparisonJson {
 function cost(nano: number): { cost_usd: string; cost_nano: number } {
   const n = atRiskNano(nano);
   return { cost_usd: nanoToDecimalString(n), cost_nano: Number(n) };
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -4,7 +4,7 @@
  * webhook by its URL without query or credentials, a Slack webhook by its host only (the path is
  * the secret).
  */
-import type { AlertPayload } from './payload.ts';
+import type { SinkPayload } from './alert.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 import { slackBody } from './slack.ts';
 
@@ -19,13 +19,14 @@ export interface Sink {
   /** Safe to log and store. */
   label: string;
   /** The request for one attempt at `now` (epoch ms). */
-  request(payload: AlertPayload, now: number): SinkRequest;
+  request(payload: SinkPayload, now: number): SinkRequest;
   /** Strings that must never appear in a logged or stored error (URL path, secret). */
   readonly secrets: readonly string[];
 }
 
+/** The payload's `event` (`opened`, `spooling`, `bypass`, …; the `type` in the body adds what it is about). */
 export const EVENT_HEADER = 'x-tollgate-event';
-/** Stable per anomaly and event, the same on every retry (draft-ietf-httpapi-idempotency-key-header). */
+/** The payload's `delivery_id`: the same on every retry (draft-ietf-httpapi-idempotency-key-header). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 export function webhookSink(cfg: { url: string; secret: string; name?: string | undefined }): Sink {
