@@ -48,7 +48,7 @@ export interface PageProblems {
 }
 
 export async function newPage(browser: Browser, viewport: { width: number; height: number }, opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
-  const context = await browser.newContext({ viewport, colorScheme: opts.colorScheme ?? 'light', acceptDownloads: true });
+  const context = await browser.newContext({ viewport, colorScheme: opts.colorScheme ?? 'light', reducedMotion: 'reduce', acceptDownloads: true });
   const page = await context.newPage();
   const problems: PageProblems = { errors: [] };
   page.on('console', (m) => {

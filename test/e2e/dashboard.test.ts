@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The dashboard end to end, as people use it: `tollgate serve` in demo mode (a real process, the
  * built web app, 90 days of ledger), Debian's Chromium driven by playwright-core.
@@ -19,6 +18,27 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAV } from '../../web/src/nav.ts';
 import { chromiumAvailable, launchChromium, newPage, screenshotDir, VIEWPORTS } from './browser.ts';
+
+/**
+ * The few DOM members the in-page checks use. The test compiles against Node's types (a DOM lib
+ * reference would retype fetch for every file); playwright runs these functions in the page.
+ */
+interface DomElement {
+  type?: string;
+  labels?: ArrayLike<unknown> | null;
+  textContent: string | null;
+  outerHTML: string;
+  getAttribute(name: string): string | null;
+}
+interface PageGlobals {
+  document: {
+    cookie: string;
+    querySelector(selector: string): DomElement | null;
+    querySelectorAll(selector: string): ArrayLike<DomElement>;
+    documentElement: { scrollWidth: number };
+  };
+  innerWidth: number;
+}
 
 const ADMIN_KEY = 'tga-e2e-admin-key-0123456789';
 const AGENT = 'acme/support/helpdesk/triage-bot';
@@ -114,7 +134,7 @@ describe.runIf(run)('dashboard in Chromium', () => {
       console.log(`[e2e] overview figures painted ${Date.now() - start} ms after navigation (demo data)`);
       expect(await page.getByTestId('kpi-month-to-date').textContent()).toMatch(/\$[\d,]+\.\d\d/);
       // The session is an HttpOnly cookie: the page's script cannot read it.
-      expect(await page.evaluate(() => document.cookie)).not.toContain('tollgate_session');
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.cookie)).not.toContain('tollgate_session');
     } finally {
       await context.close();
     }
@@ -204,7 +224,7 @@ describe.runIf(run)('dashboard in Chromium', () => {
       expect(await page.getByTestId('signed-in-as').textContent()).toContain('acme/support');
       await go(page, 'explore');
       await page.getByTestId('explore-table').waitFor();
-      const paths = await page.locator('[data-testid^="explore-row-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path') ?? ''));
+      const paths = await page.locator('[data-testid^="explore-row-"]').evaluateAll((rows) => (rows as unknown as DomElement[]).map((r) => r.getAttribute('data-path') ?? ''));
       expect(paths.length).toBeGreaterThan(0);
       for (const p of paths) expect(p.startsWith('acme/support')).toBe(true);
       expect(await page.locator('main').textContent()).not.toContain('acme/eng');
@@ -213,7 +233,7 @@ describe.runIf(run)('dashboard in Chromium', () => {
       // Asking the UI for another team shows the server's refusal, not its data.
       await go(page, 'explore?scope=acme/eng');
       await expect.poll(() => page.locator('main').textContent()).toMatch(/outside/);
-      const shown = await page.locator('[data-testid^="explore-row-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')));
+      const shown = await page.locator('[data-testid^="explore-row-"]').evaluateAll((rows) => (rows as unknown as DomElement[]).map((r) => r.getAttribute('data-testid')));
       expect(shown, (await page.locator('main').textContent()) ?? '').toEqual([]);
       // The page's own session cookie, used directly against the API, is refused too.
       const fromPage = await page.evaluate(async () => {
@@ -260,13 +280,21 @@ describe.runIf(run)('dashboard in Chromium', () => {
           await signIn(page, ADMIN_KEY);
           for (const item of NAV) {
             await go(page, item.path);
-            // Let the page's data arrive (network idle), then shoot.
+            // Let the page's data arrive (no "Loading…" left, charts drawn), then shoot.
+            await page.waitForFunction(
+              () => {
+                const d = (globalThis as unknown as PageGlobals).document;
+                return !/Loading…/.test(d.querySelector('main')?.textContent ?? '') && d.querySelectorAll('main .chart:not([data-drawn])').length === 0;
+              },
+              undefined,
+              { timeout: 30_000 },
+            );
             await page.waitForLoadState('networkidle');
             await page.screenshot({ path: join(shots, `${item.path}-${name}-${scheme}.png`), fullPage: true });
             const unnamed = await page.evaluate(() =>
-              Array.from(document.querySelectorAll('main input, main select, main textarea, main button, header button, nav a'))
+              Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('main input, main select, main textarea, main button, header button, nav a'))
                 .filter((el) => {
-                  const e = el as HTMLInputElement;
+                  const e = el;
                   if (e.type === 'hidden') return false;
                   const named = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.getAttribute('title') || (e.textContent ?? '').trim() !== '';
                   return !named;
@@ -274,7 +302,10 @@ describe.runIf(run)('dashboard in Chromium', () => {
                 .map((el) => el.outerHTML.slice(0, 120)),
             );
             expect(unnamed, `${item.path} (${name}): controls without an accessible name`).toEqual([]);
-            const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+            const overflow = await page.evaluate(() => {
+              const g = globalThis as unknown as PageGlobals;
+              return g.document.documentElement.scrollWidth - g.innerWidth;
+            });
             expect(overflow, `${item.path} (${name}): page wider than the screen`).toBeLessThanOrEqual(1);
           }
           expect(problems.errors, `${name} ${scheme}`).toEqual([]);

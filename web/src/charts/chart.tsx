@@ -30,6 +30,7 @@ export function Chart({ option, label, height = 280, onClick, testId }: Props) {
   latest.current = { option, onClick };
   const dark = usePrefersDark();
   const [failed, setFailed] = useState<string | null>(null);
+  const [drawn, setDrawn] = useState(false);
 
   useEffect(() => {
     let disposed = false;
@@ -42,6 +43,7 @@ export function Chart({ option, label, height = 280, onClick, testId }: Props) {
         chart.current = c;
         c.setOption(themed(latest.current.option), true);
         c.on('click', (p) => latest.current.onClick?.({ name: p.name, data: p.data, seriesIndex: p.seriesIndex }));
+        setDrawn(true);
         observer = new ResizeObserver(() => c.resize());
         observer.observe(el);
       },
@@ -60,7 +62,7 @@ export function Chart({ option, label, height = 280, onClick, testId }: Props) {
   }, [option]);
 
   if (failed !== null) return <p role="alert">The chart could not be loaded: {failed}</p>;
-  return <div ref={box} className="chart" role="img" aria-label={label} data-testid={testId} style={{ height }} />;
+  return <div ref={box} className="chart" role="img" aria-label={label} data-testid={testId} data-drawn={drawn ? 'true' : undefined} style={{ height }} />;
 }
 
 // Canvas text needs a real font list ('inherit' breaks ECharts' text measuring).
@@ -68,5 +70,7 @@ const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Ar
 
 /** The page's font and background: the chart sits on the card, in either scheme. */
 function themed(option: ChartOption): ChartOption {
-  return { backgroundColor: 'transparent', textStyle: { fontFamily: FONT }, animationDuration: 300, ...option };
+  // People who asked their system for less motion get charts drawn at once.
+  const still = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+  return { backgroundColor: 'transparent', textStyle: { fontFamily: FONT }, animationDuration: 300, ...option, ...(still ? { animation: false } : {}) };
 }
