@@ -79,7 +79,8 @@ export async function run(argv: readonly string[], io: Io = processIo, env: Node
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
     const e = toTollgateError(err);
-    if (argv.includes('--json')) io.stdout(toJson({ error: { code: e.code, message: e.message } }));
+    // A command that already printed its JSON answer (and fails after, e.g. on dead-lettered alerts) keeps stdout one document.
+    if (argv.includes('--json') && e.details?.['printed'] !== true) io.stdout(toJson({ error: { code: e.code, message: e.message } }));
     io.stderr(`error: ${e.message}\n`);
     if (e.code === 'internal' && env['TOLLGATE_DEBUG'] && err instanceof Error && err.stack) io.stderr(err.stack + '\n');
     return 1;

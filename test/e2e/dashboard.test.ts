@@ -280,11 +280,11 @@ describe.runIf(run)('dashboard in Chromium', () => {
           await signIn(page, ADMIN_KEY);
           for (const item of NAV) {
             await go(page, item.path);
-            // Let the page's data arrive (no "Loading…" left, charts drawn), then shoot.
+            // Let the page's data arrive (no "Loading…" or "Loading spend…" left, charts drawn), then shoot.
             await page.waitForFunction(
               () => {
                 const d = (globalThis as unknown as PageGlobals).document;
-                return !/Loading…/.test(d.querySelector('main')?.textContent ?? '') && d.querySelectorAll('main .chart:not([data-drawn])').length === 0;
+                return !/Loading[^…]{0,40}…/.test(d.querySelector('main')?.textContent ?? '') && d.querySelectorAll('main .chart:not([data-drawn])').length === 0;
               },
               undefined,
               { timeout: 30_000 },
