@@ -7,12 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/analytics/forecast/random.ts';
-import type { ScopeChain } from '../../src/domain/scope.ts';
-import { usage } from '../../src/domain/usage.ts';
-import type { LedgerEvent, Store } from '../../src/ledger/contract.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { cliRunner } from '../support/cli.ts';
-import { makeEvent } from '../support/events.ts';
+import { seedForecastHistory } from './forecast-history.ts';
 import { paretoTailed } from './synthetic.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-forecast-cli-'));
@@ -20,48 +17,11 @@ const dbFile = join(root, 'ledger.db');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const AS_OF = '2026-04-01';
 
-async function chainFor(store: Store, path: string): Promise<ScopeChain> {
-  const { nodes } = await store.directory.ensureScope(path, { create: true, actor: 'test' });
-  const [o, t, p, a] = nodes;
-  return { orgId: o!.id, orgName: o!.slug, teamId: t!.id, teamName: t!.slug, projectId: p!.id, projectName: p!.slug, agentId: a!.id, agentName: a!.slug };
-}
-
 beforeAll(async () => {
   const store = await openSqliteStore(dbFile);
   try {
-    const agents = [
-      { chain: await chainFor(store, 'acme/support/helpdesk/triage-bot'), provider: 'anthropic', model: 'claude-sonnet-4-5' },
-      { chain: await chainFor(store, 'acme/support/helpdesk/summariser'), provider: 'openai', model: 'gpt-4.1-mini' },
-      { chain: await chainFor(store, 'acme/eng/ci/test-fixer'), provider: 'anthropic', model: 'claude-sonnet-4-5' },
-    ];
-    const rng = new Rng(42);
     const level = paretoTailed(20, 1, 0.1, 1.4);
-    const events: LedgerEvent[] = [];
-    for (let c = 1; c <= 60; c++) {
-      const l = level(rng.uniform());
-      for (let month = 0; month < 3; month++) {
-        const monthUsd = l * Math.exp(0.3 * rng.normal() - 0.045);
-        for (let k = 0; k < 5; k++) {
-          const a = agents[Math.floor(rng.uniform() * agents.length)]!;
-          const nano = BigInt(Math.round((monthUsd / 5) * 1e9));
-          events.push(
-            makeEvent(a.chain, {
-              startedAt: Date.UTC(2026, month, 1 + Math.floor(rng.uniform() * 28), 12),
-              provider: a.provider,
-              servedModel: a.model,
-              requestedModel: a.model,
-              // The budget model does ten times the tokens per dollar.
-              usage: usage({ inputTokens: Math.round(monthUsd * (a.provider === 'openai' ? 100_000 : 10_000)), outputTokens: Math.round(monthUsd * 1000) }),
-              effectiveCostNano: nano,
-              listCostNano: nano,
-              tags: { customer: `customer-${c}` },
-            }),
-          );
-        }
-      }
-    }
-    await store.ledger.record(events);
-    await store.controls.setBudget({ scopePath: 'acme/eng', amountNano: 500n * 1_000_000_000n, period: 'month', action: 'chargeback', thresholds: [80, 100], timeZone: 'UTC', degradeTo: null }, 'test');
+    await seedForecastHistory(store, { rng: new Rng(42), customers: 60, callsPerMonth: 5, level: (rng) => level(rng.uniform()), monthLogShift: -0.045, budgetUsd: 500n });
   } finally {
     await store.close();
   }

@@ -11,13 +11,10 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/analytics/forecast/random.ts';
-import type { ScopeChain } from '../../src/domain/scope.ts';
-import { usage } from '../../src/domain/usage.ts';
-import type { LedgerEvent, Store } from '../../src/ledger/contract.ts';
 import { cliRunner } from '../support/cli.ts';
-import { makeEvent } from '../support/events.ts';
 import type { Harness } from '../support/gateway.ts';
 import { ADMIN_KEY, startHarness } from '../support/gateway.ts';
+import { seedForecastHistory } from '../forecast/forecast-history.ts';
 import { recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 
 let h: Harness;
@@ -67,52 +64,12 @@ async function callWith(secret: string): Promise<string> {
   }
 }
 
-async function chainFor(store: Store, path: string): Promise<ScopeChain> {
-  const { nodes } = await store.directory.ensureScope(path, { create: true, actor: 'test' });
-  const [o, t, p, a] = nodes;
-  return { orgId: o!.id, orgName: o!.slug, teamId: t!.id, teamName: t!.slug, projectId: p!.id, projectName: p!.slug, agentId: a!.id, agentName: a!.slug };
-}
-
-/** Three months (Jan–Mar 2026) of heavy-tailed spend by 30 tagged customers over three agents in two teams. */
-async function seedForecastHistory(store: Store): Promise<void> {
-  const agents = [
-    { chain: await chainFor(store, 'acme/support/helpdesk/triage-bot'), provider: 'anthropic', model: 'claude-sonnet-4-5' },
-    { chain: await chainFor(store, 'acme/support/helpdesk/summariser'), provider: 'openai', model: 'gpt-4.1-mini' },
-    { chain: await chainFor(store, 'acme/eng/ci/test-fixer'), provider: 'anthropic', model: 'claude-sonnet-4-5' },
-  ];
-  const rng = new Rng(7);
-  const events: LedgerEvent[] = [];
-  for (let c = 1; c <= 30; c++) {
-    const level = 20 * Math.exp(1.2 * rng.normal());
-    for (let month = 0; month < 3; month++) {
-      const monthUsd = level * Math.exp(0.3 * rng.normal());
-      for (let k = 0; k < 4; k++) {
-        const a = agents[Math.floor(rng.uniform() * agents.length)]!;
-        const nano = BigInt(Math.round((monthUsd / 4) * 1e9));
-        events.push(
-          makeEvent(a.chain, {
-            startedAt: Date.UTC(2026, month, 1 + Math.floor(rng.uniform() * 28), 12),
-            provider: a.provider,
-            servedModel: a.model,
-            requestedModel: a.model,
-            usage: usage({ inputTokens: Math.round(monthUsd * (a.provider === 'openai' ? 100_000 : 10_000)), outputTokens: Math.round(monthUsd * 1000) }),
-            effectiveCostNano: nano,
-            listCostNano: nano,
-            tags: { customer: `customer-${c}` },
-          }),
-        );
-      }
-    }
-  }
-  await store.ledger.record(events);
-  await store.controls.setBudget({ scopePath: 'acme/eng', amountNano: 300n * 1_000_000_000n, period: 'month', action: 'chargeback', thresholds: [80, 100], timeZone: 'UTC', degradeTo: null }, 'test');
-}
-
 beforeAll(async () => {
   // Keys are re-read from the database only once a minute: a change is visible at once only if the route reloads the cache.
   h = await startHarness({ gateway: { keyCheckEveryMs: 60_000 } });
   writeFileSync(emptyConfig, '{}\n');
-  await seedForecastHistory(h.store);
+  // Three months of heavy-tailed spend by 30 tagged customers.
+  await seedForecastHistory(h.store, { rng: new Rng(7), customers: 30, callsPerMonth: 4, level: (rng) => 20 * Math.exp(1.2 * rng.normal()), monthLogShift: 0, budgetUsd: 300n });
 });
 afterAll(async () => {
   await h?.close();
