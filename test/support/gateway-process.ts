@@ -3,6 +3,8 @@
  * safety, outages, graceful stop. Children still running when the test process exits are SIGKILLed.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/tollgate.js', import.meta.url));
@@ -30,6 +32,41 @@ export interface GatewayProcess {
   /** Sends a signal (if still running); resolves when the process has exited. */
   kill(signal: NodeJS.Signals): Promise<Exit>;
   exited: Promise<Exit>;
+}
+
+/** What `writeServeConfig` puts in a gateway child's config. */
+export interface ServeConfig {
+  /** The simulator's base URL: it serves the `openai` provider. */
+  simUrl: string;
+  /** The ledger spool's directory, and its timings when the test needs them short. */
+  spool: { dir: string; retryMs?: number; writeTimeoutMs?: number };
+  /** More top-level YAML lines (e.g. `alerts:`, `controls:`, `gateway:` sections). */
+  more?: readonly string[];
+}
+
+/**
+ * Writes `dir/tollgate.yaml` for a gateway child and returns its path: OpenAI served by the
+ * simulator, anomaly detection off (none of these tests is about it), the ledger spooled to a
+ * directory the test can read.
+ */
+export function writeServeConfig(dir: string, config: ServeConfig): string {
+  const { spool } = config;
+  const spoolFields = [`dir: "${spool.dir}"`, ...(spool.retryMs === undefined ? [] : [`retry_ms: ${spool.retryMs}`]), ...(spool.writeTimeoutMs === undefined ? [] : [`write_timeout_ms: ${spool.writeTimeoutMs}`])];
+  const file = join(dir, 'tollgate.yaml');
+  writeFileSync(
+    file,
+    [
+      'providers:',
+      `  openai: { base_url: "${config.simUrl}/v1", api_key: sk-sim }`,
+      'anomalies:',
+      '  enabled: false',
+      ...(config.more ?? []),
+      'ledger:',
+      `  spool: { ${spoolFields.join(', ')} }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
 
 /** Starts `tollgate serve --port 0` with `env` added to this process's environment; resolves once it listens. */

@@ -2,15 +2,11 @@
  * Gateway replicas as an operator runs them: several `tollgate serve` processes on port 0 sharing one
  * PostgreSQL schema (ledger, keys, budgets, kill switches) and one Redis (budget counters), in front
  * of one simulator; the CLI runs in-process against the same store. Children are SIGKILLed on close
- * and, failing that, when the test process exits.
+ * and, failing that, when the test process exits (see gateway-process.ts).
  */
-import type { ChildProcessByStdio } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { run } from '../../src/cli/main.ts';
 import { RedisCounters } from '../../src/counters/redis/redis-counters.ts';
@@ -18,15 +14,14 @@ import type { Store } from '../../src/ledger/contract.ts';
 import { openStore } from '../../src/ledger/open-store.ts';
 import type { Simulator } from '../../src/providers/simulator/index.ts';
 import { startSimulator } from '../../src/providers/simulator/index.ts';
+import type { GatewayProcess } from './gateway-process.ts';
+import { startGatewayProcess } from './gateway-process.ts';
 import { dropSchema, PG_URL, testSchemaName } from './postgres.ts';
 import { REDIS_URL } from './redis.ts';
 
 export const REPLICA_ADMIN_KEY = 'tga-replicas-admin-key';
 /** The hash tag `tollgate serve` puts on its Redis keys: it has no option for another one. */
 export const SERVE_REDIS_PREFIX = 'tollgate';
-
-const BIN = fileURLToPath(new URL('../../bin/tollgate.js', import.meta.url));
-const STARTUP_MS = 30_000;
 
 export interface Replica {
   name: string;
@@ -82,11 +77,7 @@ export async function startCluster(opts: { leaseMs: number; simLatencyMs: number
     USER: 'replica-test',
   };
   const replicas: Replica[] = [];
-  const children = new Map<ChildProcessByStdio<null, Readable, Readable>, Promise<void>>();
-  const killAll = () => {
-    for (const c of children.keys()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
+  const processes: GatewayProcess[] = [];
 
   let store: Store;
   let counters: RedisCounters;
@@ -95,7 +86,6 @@ export async function startCluster(opts: { leaseMs: number; simLatencyMs: number
     store = await openStore(db);
     counters = await RedisCounters.open({ url: REDIS_URL, prefix: SERVE_REDIS_PREFIX });
   } catch (err) {
-    process.off('exit', killAll);
     await sim.close();
     await dropSchema(schema).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -117,38 +107,16 @@ export async function startCluster(opts: { leaseMs: number; simLatencyMs: number
     store,
     counters,
     async startReplica(name) {
-      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      children.set(child, exited);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const replicaUrl = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => fail(`printed no URL within ${STARTUP_MS} ms`), STARTUP_MS);
-        const onData = () => {
-          const m = /Tollgate gateway on (http:\/\/\S+)/.exec(out);
-          if (m) done(() => resolve(m[1]!));
-        };
-        const onExit = (code: number | null) => fail(`exited with ${code} before listening`);
-        const done = (then: () => void) => {
-          clearTimeout(timer);
-          child.stdout.off('data', onData);
-          child.off('exit', onExit);
-          then();
-        };
-        function fail(why: string) {
-          done(() => reject(new Error(`replica ${name} ${why}:\n${out}`)));
-        }
-        child.stdout.on('data', onData);
-        child.once('exit', onExit);
+      const gw = await startGatewayProcess(env).catch((err: unknown) => {
+        throw new Error(`replica ${name}: ${(err as Error).message}`, { cause: err });
       });
+      processes.push(gw);
       const replica: Replica = {
         name,
-        url: replicaUrl,
-        output: () => out,
+        url: gw.url,
+        output: () => gw.output(),
         async kill(signal) {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          await exited;
+          await gw.kill(signal);
         },
       };
       replicas.push(replica);
@@ -162,9 +130,7 @@ export async function startCluster(opts: { leaseMs: number; simLatencyMs: number
     },
     close() {
       closing ??= (async () => {
-        killAll();
-        await Promise.all(children.values());
-        process.off('exit', killAll);
+        await Promise.all(processes.map((p) => p.kill('SIGKILL')));
         const budgetIds = (await store.controls.listBudgets().catch(() => [])).map((b) => b.id);
         await deleteCounters(budgetIds);
         await store.close();
