@@ -7,11 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usage } from '../../src/domain/usage.ts';
-import type { Store } from '../../src/ledger/contract.ts';
 import { cliRunner } from '../support/cli.ts';
-import { chainOf, makeEvent } from '../support/events.ts';
-import { NOV3, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
+import { recordGatewayAnthropic, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-reconcile-cli-'));
 const dbFile = join(root, 'cli.db');
@@ -120,28 +117,11 @@ describe('the consoles\' CSV exports, mirrored with the API pages', () => {
     ['reconcile:', '  openai:', '    gateway_api_key_ids: [key_gateway]', '    gateway_project_ids: [proj_gateway]', '  anthropic:', '    gateway_api_key_ids: [apikey_gateway]', '    gateway_workspace_ids: [wrkspc_gateway, Default]', '  tolerance_pct: 1', ''].join('\n'),
   );
 
-  /** Sonnet 4 through the gateway on Nov 3 and 4: 2M in, 1M cache reads, 0.4M 5-minute writes, 0.2M out = $10.80 a day. */
-  const recordAnthropic = (s: Store) =>
-    s.ledger.record(
-      [NOV3, NOV3 + 86_400_000].flatMap((day) =>
-        [0, 1].map((i) =>
-          makeEvent(chainOf('acme/support/helpdesk/triage-bot'), {
-            startedAt: day + (9 + i) * 3_600_000,
-            servedModel: 'claude-sonnet-4-20250514',
-            requestedModel: 'claude-sonnet-4-0',
-            usage: usage({ inputTokens: 1_000_000, cacheReadTokens: 500_000, cacheWrite5mTokens: 200_000, outputTokens: 100_000 }),
-            listCostNano: 5_400_000_000n,
-            effectiveCostNano: 5_400_000_000n,
-          }),
-        ),
-      ),
-    );
-
   beforeAll(async () => {
     for (const r of [csv, api]) {
       await r.withStore(async (s) => {
         await recordGatewayOpenAi(s);
-        await recordAnthropic(s);
+        await recordGatewayAnthropic(s);
       });
     }
   });

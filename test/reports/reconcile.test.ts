@@ -11,22 +11,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ReconcileOptions } from '../../src/analytics/reconcile.ts';
 import { baseModel, reconcile } from '../../src/analytics/reconcile.ts';
 import { TollgateError } from '../../src/domain/errors.ts';
-import { usage } from '../../src/domain/usage.ts';
 import { parseAnthropicReport } from '../../src/ingest/provider-reports/anthropic.ts';
 import { parseOpenAiReport } from '../../src/ingest/provider-reports/openai.ts';
 import { centsToNano, usdNumberToNano } from '../../src/ingest/provider-reports/report-pages.ts';
 import type { Store } from '../../src/ledger/contract.ts';
 import { openSqliteStore } from '../../src/ledger/sqlite/sqlite-store.ts';
 import { createPricer } from '../../src/pricing/index.ts';
-import { NOV3, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
-import { chainOf, makeEvent } from '../support/events.ts';
+import { NOV3, NOV4, recordGatewayAnthropic, recordGatewayOpenAi } from '../fixtures/provider-reports/gateway-ledger.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/provider-reports');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 const USD = 1_000_000_000n;
-const NOV4 = Date.UTC(2026, 10, 4);
 const WINDOW = { from: NOV3, to: Date.UTC(2026, 10, 6) };
-const BOT = chainOf('acme/support/helpdesk/triage-bot');
 
 const root = mkdtempSync(join(tmpdir(), 'tollgate-reconcile-'));
 const stores: Store[] = [];
@@ -46,25 +42,6 @@ const opts: ReconcileOptions = {
   toleranceBp: 100,
   pricer: createPricer(),
 };
-
-
-/** Sonnet 4 through the gateway on Nov 3 and 4: 2M in, 1M cache reads, 0.4M 5-minute writes, 0.2M out = $10.80 a day. */
-async function recordAnthropic(store: Store): Promise<void> {
-  await store.ledger.record(
-    [NOV3, NOV4].flatMap((day) =>
-      [0, 1].map((i) =>
-        makeEvent(BOT, {
-          startedAt: day + (9 + i) * 3_600_000,
-          servedModel: 'claude-sonnet-4-20250514',
-          requestedModel: 'claude-sonnet-4-0',
-          usage: usage({ inputTokens: 1_000_000, cacheReadTokens: 500_000, cacheWrite5mTokens: 200_000, outputTokens: 100_000 }),
-          listCostNano: 5_400_000_000n,
-          effectiveCostNano: 5_400_000_000n,
-        }),
-      ),
-    ),
-  );
-}
 
 async function importFixture(store: Store, provider: 'openai' | 'anthropic', name: string) {
   const report = provider === 'openai' ? parseOpenAiReport(fixture(name), name) : parseAnthropicReport(fixture(name), name);
@@ -124,7 +101,7 @@ describe('reconciliation', () => {
 
   it('a price drift: tokens agree, the provider billed 10% more on one day; ranked by dollars', async () => {
     const store = await freshStore();
-    await recordAnthropic(store);
+    await recordGatewayAnthropic(store);
     await importFixture(store, 'anthropic', 'anthropic-usage-2-pages.json');
     await importFixture(store, 'anthropic', 'anthropic-cost-2-pages.json');
     const r = await reconcile(store.providerUsage, WINDOW, opts);
@@ -171,7 +148,7 @@ describe('reconciliation', () => {
 
   it('pagination across files: page 1 then page 2 imported separately reconcile like the whole report', async () => {
     const store = await freshStore();
-    await recordAnthropic(store);
+    await recordGatewayAnthropic(store);
     await importFixture(store, 'anthropic', 'anthropic-usage-page-1.json');
     const page2 = JSON.stringify((JSON.parse(fixture('anthropic-usage-2-pages.json')) as unknown[])[1]);
     await store.providerUsage.import(parseAnthropicReport(page2, 'p2.json'), Date.UTC(2026, 10, 10));
@@ -184,7 +161,7 @@ describe('reconciliation', () => {
 
   it('re-importing the same file replaces, never double counts', async () => {
     const store = await freshStore();
-    await recordAnthropic(store);
+    await recordGatewayAnthropic(store);
     const first = await importFixture(store, 'anthropic', 'anthropic-cost-2-pages.json');
     const again = await importFixture(store, 'anthropic', 'anthropic-cost-2-pages.json');
     expect(first.result).toMatchObject({ rows: 8, replaced: 0 });
