@@ -7,7 +7,7 @@
  * stream, refuses new connections, records the row and exits 0. Run on SQLite and on PostgreSQL.
  * Last, in-process: a stream still running at the shutdown deadline is cut and still recorded.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +25,7 @@ import { startSimulator } from '../../src/providers/simulator/index.ts';
 import type { CallKind, CallOutcome } from '../support/call-load.ts';
 import { audit, figures, runCall, sdkClient } from '../support/call-load.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
-import { killAllGateways, startGatewayProcess } from '../support/gateway-process.ts';
+import { killAllGateways, startGatewayProcess, writeServeConfig } from '../support/gateway-process.ts';
 import { startHarness } from '../support/gateway.ts';
 import { dropSchema, PG_URL, postgresAvailable, testSchemaName } from '../support/postgres.ts';
 import { deleteKeys, REDIS_URL, redisAvailable, testPrefix } from '../support/redis.ts';
@@ -69,23 +69,7 @@ async function setUp(backend: 'sqlite' | 'postgres'): Promise<Setup> {
   const { budget } = await store.controls.setBudget({ scopePath: AGENT, amountNano: 1_000_000_000_000n, period: 'month', action: 'hard', thresholds: [], timeZone: 'UTC', degradeTo: null }, 'test');
   const prefix = testPrefix();
   const counters = await RedisCounters.open({ url: REDIS_URL, prefix });
-  const config = join(dir, 'tollgate.yaml');
-  writeFileSync(
-    config,
-    [
-      'providers:',
-      `  openai: { base_url: "${sim.url}/v1", api_key: sk-sim }`,
-      'controls:',
-      `  lease_ms: ${LEASE_MS}`,
-      'anomalies:',
-      '  enabled: false',
-      'gateway:',
-      '  shutdown_timeout_ms: 10000',
-      'ledger:',
-      `  spool: { dir: "${join(dir, 'spool')}" }`,
-      '',
-    ].join('\n'),
-  );
+  const config = writeServeConfig(dir, { simUrl: sim.url, spool: { dir: join(dir, 'spool') }, more: ['controls:', `  lease_ms: ${LEASE_MS}`, 'gateway:', '  shutdown_timeout_ms: 10000'] });
   const env = { TOLLGATE_DB: db, TOLLGATE_CONFIG: config, TOLLGATE_REDIS: REDIS_URL, TOLLGATE_REDIS_PREFIX: prefix, TOLLGATE_ADMIN_KEY: 'tga-crash-test-admin' };
   const window = periodWindow(parsePeriod('month'), 'UTC', Date.now());
   return {

@@ -6,7 +6,7 @@
  * their responses end, and are replayed exactly once when the database is back. The second outage
  * ends with a SIGKILL: the restarted gateway replays the spool the dead one left.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,7 @@ import { startSimulator } from '../../src/providers/simulator/index.ts';
 import type { CallKind, CallOutcome } from '../support/call-load.ts';
 import { audit, figures, runCall, sdkClient } from '../support/call-load.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
-import { startGatewayProcess } from '../support/gateway-process.ts';
+import { startGatewayProcess, writeServeConfig } from '../support/gateway-process.ts';
 import type { Harness } from '../support/gateway.ts';
 import { startHarness } from '../support/gateway.ts';
 import { dropSchema, PG_URL, postgresAvailable, testSchemaName } from '../support/postgres.ts';
@@ -70,19 +70,7 @@ describe('PostgreSQL outage under load', () => {
       const hard = await createKey(store, { scope: HARD, name: 'hard', actor: 'test' });
       await store.controls.setBudget({ scopePath: SHOWBACK, amountNano: 1_000_000n, period: 'month', action: 'showback', thresholds: [], timeZone: 'UTC', degradeTo: null }, 'test');
       await store.controls.setBudget({ scopePath: HARD, amountNano: HARD_BUDGET_NANO, period: 'month', action: 'hard', thresholds: [], timeZone: 'UTC', degradeTo: null }, 'test');
-      const config = join(dir, 'tollgate.yaml');
-      writeFileSync(
-        config,
-        [
-          'providers:',
-          `  openai: { base_url: "${sim.url}/v1", api_key: sk-sim }`,
-          'anomalies:',
-          '  enabled: false',
-          'ledger:',
-          `  spool: { dir: "${spool}", retry_ms: 250, write_timeout_ms: 2000 }`,
-          '',
-        ].join('\n'),
-      );
+      const config = writeServeConfig(dir, { simUrl: sim.url, spool: { dir: spool, retryMs: 250, writeTimeoutMs: 2000 } });
       const env = { TOLLGATE_DB: viaProxy.toString(), TOLLGATE_CONFIG: config, TOLLGATE_ADMIN_KEY: 'tga-outage-test-admin' };
       let gw = await startGatewayProcess(env);
       gateways.push(gw);
