@@ -259,14 +259,7 @@ export class KyselyLedger implements Ledger {
         sql<string>`${sql.ref(group)}`.as('key'),
         sql<bigint>`sum(calls)`.as('calls'),
         sql<bigint>`sum(errors)`.as('errors'),
-        sql<bigint>`sum(input_tokens)`.as('input_tokens'),
-        sql<bigint>`sum(cache_read_tokens)`.as('cache_read_tokens'),
-        sql<bigint>`sum(cache_write_5m_tokens)`.as('cache_write_5m_tokens'),
-        sql<bigint>`sum(cache_write_1h_tokens)`.as('cache_write_1h_tokens'),
-        sql<bigint>`sum(output_tokens)`.as('output_tokens'),
-        sql<bigint>`sum(reasoning_tokens)`.as('reasoning_tokens'),
-        sql<bigint>`sum(list_cost_nano)`.as('list_cost_nano'),
-        sql<bigint>`sum(effective_cost_nano)`.as('effective_cost_nano'),
+        ...tokenAndCostSums(),
         sql<bigint>`sum(estimated_calls)`.as('estimated_calls'),
         sql<bigint>`sum(unpriced_calls)`.as('unpriced_calls'),
       ])
@@ -293,14 +286,7 @@ export class KyselyLedger implements Ledger {
         sql<string>`${group}`.as('key'),
         sql<bigint>`count(*)`.as('calls'),
         sql<bigint>`sum(case when status >= 400 then 1 else 0 end)`.as('errors'),
-        sql<bigint>`sum(input_tokens)`.as('input_tokens'),
-        sql<bigint>`sum(cache_read_tokens)`.as('cache_read_tokens'),
-        sql<bigint>`sum(cache_write_5m_tokens)`.as('cache_write_5m_tokens'),
-        sql<bigint>`sum(cache_write_1h_tokens)`.as('cache_write_1h_tokens'),
-        sql<bigint>`sum(output_tokens)`.as('output_tokens'),
-        sql<bigint>`sum(reasoning_tokens)`.as('reasoning_tokens'),
-        sql<bigint>`sum(list_cost_nano)`.as('list_cost_nano'),
-        sql<bigint>`sum(effective_cost_nano)`.as('effective_cost_nano'),
+        ...tokenAndCostSums(),
         sql<bigint>`sum(estimated)`.as('estimated_calls'),
         sql<bigint>`sum(case when price_source = 'unpriced' then 1 else 0 end)`.as('unpriced_calls'),
       ])
@@ -522,6 +508,23 @@ function sortBySpend<T extends SpendRow>(rows: T[]): T[] {
 }
 
 /** A row of sums (from the rollups or the events) as the contract's `SpendRow`, with `at` when per bucket. */
+/**
+ * The token and cost sums a spend row carries: the rollups and the events name these columns alike,
+ * so the same selection serves both (calls, errors, estimated and unpriced differ and stay apart).
+ */
+function tokenAndCostSums() {
+  return [
+    sql<bigint>`sum(input_tokens)`.as('input_tokens'),
+    sql<bigint>`sum(cache_read_tokens)`.as('cache_read_tokens'),
+    sql<bigint>`sum(cache_write_5m_tokens)`.as('cache_write_5m_tokens'),
+    sql<bigint>`sum(cache_write_1h_tokens)`.as('cache_write_1h_tokens'),
+    sql<bigint>`sum(output_tokens)`.as('output_tokens'),
+    sql<bigint>`sum(reasoning_tokens)`.as('reasoning_tokens'),
+    sql<bigint>`sum(list_cost_nano)`.as('list_cost_nano'),
+    sql<bigint>`sum(effective_cost_nano)`.as('effective_cost_nano'),
+  ] as const;
+}
+
 function spendRowOf(r: Record<'at' | 'key' | 'calls' | 'errors' | 'input_tokens' | 'cache_read_tokens' | 'cache_write_5m_tokens' | 'cache_write_1h_tokens' | 'output_tokens' | 'reasoning_tokens' | 'list_cost_nano' | 'effective_cost_nano' | 'estimated_calls' | 'unpriced_calls', unknown>, perBucket: boolean): SpendRow & { at?: number } {
   return {
     ...(perBucket ? { at: Number(r.at) } : {}),
