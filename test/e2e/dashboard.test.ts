@@ -9,15 +9,16 @@
  * - every page is screenshotted at desktop and phone width with no console errors, and its
  *   controls have accessible names.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAV } from '../../web/src/nav.ts';
 import { chromiumAvailable, launchChromium, newPage, screenshotDir, VIEWPORTS } from './browser.ts';
+import { ensureDashboardBuilt } from './dashboard-build.ts';
 
 /**
  * The few DOM members the in-page checks use. The test compiles against Node's types (a DOM lib
@@ -42,15 +43,6 @@ interface PageGlobals {
 
 const ADMIN_KEY = 'tga-e2e-admin-key-0123456789';
 const AGENT = 'acme/support/helpdesk/triage-bot';
-
-/** Builds web/dist when it is missing or older than its sources (CI starts from a clean clone). */
-function ensureDashboardBuilt(): void {
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  const index = 'web/dist/index.html';
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(newest('web/src'), statSync('web/index.html').mtimeMs)) return;
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', 'web', '--logLevel', 'warn'], { stdio: 'inherit' });
-}
 
 const run = chromiumAvailable();
 let child: ChildProcess;
