@@ -34,10 +34,16 @@ export async function registerDashboard(app: FastifyInstance, dir: string = DEFA
     root: dir,
     prefix: '/',
     index: ['index.html'],
+    // The build writes .br and .gz beside each asset (web/precompress.ts): served as the browser accepts.
+    preCompressed: true,
+    // Our own cache-control below (a year for hashed assets, none for index.html), not the plugin's max-age=0.
+    cacheControl: false,
     // Files are looked up per request, so a rebuild (npm run build:web) is served without a restart.
     wildcard: true,
     setHeaders(res, path) {
       res.setHeader('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      // The same URL is sent as br, gzip or plain by Accept-Encoding: shared caches must key on it.
+      res.setHeader('vary', 'accept-encoding');
       res.setHeader('content-security-policy', CSP);
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('referrer-policy', 'no-referrer');
