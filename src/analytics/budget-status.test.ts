@@ -192,4 +192,22 @@ describe('budgetJson', () => {
     });
     expect(budgetJson({ ...s!, reservedNano: 1_500_000_000n }).reserved_usd).toBe('1.500000000');
   });
+
+  it('reads whole hours from the rollups and the current hour from the events, to the same nano-dollar', async () => {
+    const bot = await agent('initech/ops/pager/rollup-bot');
+    const now = OCT11 + 25 * 60_000 + 7_000; // 00:25:07 on Oct 11
+    // Calls in early hours, one at the last whole hour's end, some in the running hour (before and after now).
+    await spend(bot, [OCT + 1, 1n], [OCT + 5 * HOUR + 17, 3n * USD + 7n], [OCT11 - 1, 11n], [OCT11, 13n], [OCT11 + 60_000, 17n], [now + 1, 19n]);
+    const month = await policy({ scopePath: 'initech/ops' });
+    // Kolkata is UTC+5:30: its month starts on a half hour, so the whole window is read from the events.
+    const kolkata = await policy({ scopePath: 'initech/ops/pager', timeZone: 'Asia/Kolkata' });
+    const [m, k] = await budgetStatus([month, kolkata], { ledger: store.ledger, counters: null, now });
+    const events = await store.ledger.totals({ from: OCT, to: NOV, within: { tier: 'team', id: month.scopeId } });
+    expect(m!.spentNano).toBe(events.effectiveCostNano);
+    expect(m!.spentNano).toBe(3n * USD + 7n + 1n + 11n + 13n + 17n + 19n);
+    expect(k!.from % HOUR).not.toBe(0);
+    const kEvents = await store.ledger.totals({ from: k!.from, to: k!.resetsAt, within: { tier: 'project', id: kolkata.scopeId } });
+    expect(k!.spentNano).toBe(kEvents.effectiveCostNano);
+  });
 });
+
