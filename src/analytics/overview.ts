@@ -151,7 +151,7 @@ async function trend(store: OverviewStore, o: OverviewOptions, current: MonthRan
   for (const scope of roots) {
     // Months one after another: each is a handful of reads, and the dashboard must not starve the gateway's pool.
     for (const m of months) {
-      const r = await unitEconomics(store, { scope, from: m.from, to: m.to, trend: false });
+      const r = await unitEconomics(store, { scope, from: m.from, to: m.to, trend: false, traces: false });
       for (const w of r.workloads) {
         const k = `${w.projectPath}\u0000${w.type}`;
         let t = out.get(k);

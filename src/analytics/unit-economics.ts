@@ -38,6 +38,8 @@ export interface UnitEconomicsOptions {
   trend?: boolean;
   /** Weeks starting after this instant are left out of the trend (they have nothing yet). */
   now?: number;
+  /** The per-trace cost distribution (default true); the overview's monthly trend skips it (it joins every trace's calls). */
+  traces?: boolean;
 }
 
 export const DEFAULT_DRIFT_BAND_CENTI_PCT = 2000;
@@ -126,7 +128,7 @@ export async function unitEconomics(store: UnitStore, o: UnitEconomicsOptions): 
     store.outcomes.listTypes({ under: scope.path }),
     store.ledger.spend({ from: o.from, to: o.to, groupBy: 'project', within }),
     store.outcomes.counts({ from: o.from, to: o.to, within }),
-    store.outcomes.traceOutcomes({ from: o.from, to: o.to, within }),
+    o.traces === false ? Promise.resolve([]) : store.outcomes.traceOutcomes({ from: o.from, to: o.to, within }),
     store.directory.listScopes({ under: scope.path.split('/')[0]!, includeArchived: true }),
   ]);
   const spend = new Map(spendRows.map((r) => [r.key, r.effectiveCostNano]));
