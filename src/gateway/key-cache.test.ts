@@ -252,6 +252,20 @@ describe('KeyCache over a real SQLite store', () => {
     expect(calls).toEqual(['version']);
   });
 
+  it('keeps serving loaded keys when the directory hangs (a partition), instead of holding every call', async () => {
+    const created = await createKey(store, { scope: AGENT, actor: 'test' });
+    let hang = false;
+    const { directory } = counting(store.directory, {
+      version: (real) => (hang ? new Promise<never>(() => undefined) : real()),
+    });
+    const cache = new KeyCache(directory, { now, checkEveryMs: 1000 });
+    expect((await cache.authenticate(created.secret)).id).toBe(created.key.id);
+    hang = true;
+    t += 5000;
+    // Without the bounded wait this call would wait for the partition to end (here: forever).
+    expect((await cache.authenticate(created.secret)).id).toBe(created.key.id);
+  });
+
   it('shares one refresh among concurrent requests', async () => {
     const created = await createKey(store, { scope: AGENT, actor: 'test' });
     const { directory, calls } = counting(store.directory);

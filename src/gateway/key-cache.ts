@@ -8,6 +8,8 @@ import { hashKey, looksLikeKey } from '../domain/virtual-key.ts';
 import type { Directory, ResolvedKey } from '../ledger/contract.ts';
 
 const MAX_UNKNOWN = 10_000;
+/** How long a call waits for a key reload before it is served from the loaded map. */
+const STALE_WAIT_MS = 250;
 
 export interface KeyCacheOptions {
   /** How stale the cache may be, in ms (default 1000). */
@@ -92,7 +94,12 @@ export class KeyCache {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = null;
     });
-    await this.#refreshing;
+    if (this.#version < 0) return this.#refreshing;
+    // With a map loaded, a directory that hangs (a network partition, not a refusal) must not hold every
+    // call: wait a moment for the fresh map, then serve the one we have while the refresh goes on.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#refreshing, new Promise<void>((resolve) => (timer = setTimeout(resolve, STALE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Forces a reload now (after a local change). */
