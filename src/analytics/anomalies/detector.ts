@@ -149,7 +149,9 @@ export class Detector {
       if (s.tier !== 'agent' && AGENT_ONLY.includes(signal)) continue;
       const open = s.open.get(signal);
       const c = this.check(signal, s, ws, now, bands, open ? 'hold' : 'open');
-      if (c) candidates.set(signal, c);
+      // An expectation the baseline cannot give yet (NaN: e.g. the hour a week ago is before its history)
+      // compares false both ways and would pass every test: no evidence, no candidate.
+      if (c && Number.isFinite(c.atRiskNanoPerHour) && Number.isFinite(c.excess)) candidates.set(signal, c);
     }
     for (const signal of SIGNALS) {
       const c = candidates.get(signal);
