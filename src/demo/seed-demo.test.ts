@@ -5,6 +5,7 @@ import { createPricer } from '../pricing/index.ts';
 import { boardSummary } from '../analytics/board.ts';
 import { unitEconomics } from '../analytics/unit-economics.ts';
 import { DEMO_AGENTS, DEMO_OUTCOME_TYPES, demoCallsPerHour, seedDemo } from './seed-demo.ts';
+import { DEMO_REPLAY_ACTOR } from './replay-anomalies.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 18);
 const DAY = 86_400_000;
@@ -24,9 +25,15 @@ describe('demo history', () => {
     expect(first.inserted).toBeGreaterThan(10_000);
     expect(first.outcomes.inserted).toBeGreaterThan(1_000);
     const auditBefore = (await store.directory.audit({ limit: 1 }))[0]!.id;
+    const anomaliesBefore = await store.anomalies.list({ limit: 1000 });
+    expect(first.anomalies!.stored).toBeGreaterThan(0);
     const again = await seedDemo(store, createPricer(), { now: NOW, days: 30, actor: 'test' });
     expect(again.inserted).toBe(0);
     expect(again.outcomes).toEqual({ inserted: 0, total: first.outcomes.total });
+    // The replay finds the same episodes again and stores none of them twice.
+    expect(again.anomalies!.found).toEqual(first.anomalies!.found);
+    expect(again.anomalies!.stored).toBe(0);
+    expect(await store.anomalies.list({ limit: 1000 })).toEqual(anomaliesBefore);
     // Types and budgets are not set again (nor audited again).
     expect((await store.directory.audit({ limit: 1 }))[0]!.id).toBe(auditBefore);
   });
@@ -110,5 +117,44 @@ describe('demo history', () => {
     const expected = peak.reduce((s, r) => s + demoCallsPerHour(triage, r.at), 0) / peak.length;
     expect(seen / expected).toBeGreaterThan(0.85);
     expect(seen / expected).toBeLessThan(1.15);
+  });
+
+  it('shows its incidents on the Anomalies page: the runaway loop and the prompt bloat, as the detector saw them, resolved when it resolved them', async () => {
+    const today = Math.floor(NOW / DAY);
+    const night = (today - 20) * DAY;
+    const alerts = await store.anomalies.list({ under: 'acme', limit: 1000 });
+    const loop = alerts.find((a) => a.signal === 'runaway_loop');
+    expect(loop).toMatchObject({ tier: 'agent', path: 'acme/eng/ci/test-fixer', scopeId: first.chains.get('acme/eng/ci/test-fixer')!.agentId, state: 'resolved', resolvedBy: DEMO_REPLAY_ACTOR });
+    // The loop ran from 02:00 to 05:00 that night: caught within the hour, resolved within the hour after it stopped.
+    expect(loop!.since).toBeGreaterThanOrEqual(night + 2 * 3_600_000 - 15 * 60_000);
+    expect(loop!.openedAt).toBeLessThan(night + 3 * 3_600_000);
+    expect(loop!.resolvedAt).toBeGreaterThan(night + 4 * 3_600_000);
+    expect(loop!.resolvedAt).toBeLessThan(night + 6 * 3_600_000);
+    expect(loop!.evidence.signal).toBe('runaway_loop');
+    expect(loop!.evidence.topTraces[0]?.traceId).toBe(`demo-trace-${today - 20}-runaway-test-fixer`);
+    expect(loop!.evidence.comparisons.find((c) => c.measure === 'requests_per_hour')!.current).toBeGreaterThan(100);
+    expect(loop!.peakNanoPerHour).toBeGreaterThan(0n);
+
+    const bloat = alerts.filter((a) => a.signal === 'prompt_bloat');
+    expect(bloat.length).toBeGreaterThan(0);
+    for (const b of bloat) {
+      expect(b).toMatchObject({ tier: 'agent', path: 'acme/support/helpdesk/summariser', state: 'resolved', resolvedBy: DEMO_REPLAY_ACTOR });
+      expect(b.since).toBeGreaterThanOrEqual((today - 12) * DAY);
+      expect(b.openedAt).toBeLessThan((today - 5) * DAY);
+      const perCall = b.evidence.comparisons.find((c) => c.measure === 'tokens_per_request')!;
+      expect(perCall.current / perCall.baseline).toBeGreaterThan(2.5);
+      expect(b.evidence.topModels[0]?.model).toBe('gpt-4.1-mini');
+    }
+
+    // Nothing else: every anomaly found is one of the two staged incidents (the loop's spend shows as a spike too).
+    for (const a of alerts) {
+      const inLoop = a.path === 'acme/eng/ci/test-fixer' && a.since >= night && a.since < night + 6 * 3_600_000;
+      const inBloat = a.path === 'acme/support/helpdesk/summariser' && a.since >= (today - 12) * DAY && a.since < (today - 5) * DAY;
+      expect(inLoop || inBloat, `${a.signal} on ${a.path} at ${new Date(a.since).toISOString()}`).toBe(true);
+      expect(a.resolvedAt === null || a.resolvedAt <= NOW).toBe(true);
+    }
+    // The replay only writes anomalies: nobody is notified and no kill switch is tripped.
+    expect(await store.anomalies.deliveries()).toEqual([]);
+    expect(await store.controls.listKills()).toEqual([]);
   });
 });

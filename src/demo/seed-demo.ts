@@ -7,9 +7,13 @@
  * the seeded traces (idempotency keys derived from the trace ids), two team budgets (one showback,
  * one chargeback) and the org's annual plan. Types and budgets are only created when absent, so a
  * change made by hand survives the next `npm start`.
+ *
+ * The incidents are on the Anomalies page too: the last three weeks of the generated calls are
+ * replayed through the anomaly detector and what it found is stored (replay-anomalies.ts).
  */
 import { normCdf } from '../analytics/forecast/normal.ts';
 import { usdToNano } from '../domain/money.ts';
+import type { Observation } from '../analytics/anomalies/contract.ts';
 import type { ScopeChain } from '../domain/scope.ts';
 import { seededRandom } from '../domain/seeded-random.ts';
 import { usage } from '../domain/usage.ts';
@@ -17,6 +21,8 @@ import type { BudgetInput, LedgerEvent, Store } from '../ledger/contract.ts';
 import type { OutcomeInput } from '../ledger/outcomes-contract.ts';
 import type { Pricer } from '../pricing/index.ts';
 import { DEMO_ESCALATION_RATE, DEMO_FRONTIER_WEIGHT, demoFrontierModel, routeDemoCall } from './demo-routing.ts';
+import type { ReplayResult } from './replay-anomalies.ts';
+import { observationOf, replayDemoAnomalies } from './replay-anomalies.ts';
 
 export interface DemoAgent {
   path: string;
@@ -100,6 +106,8 @@ export interface SeedResult {
   total: number;
   /** Outcomes recorded by this run, and seen in all (the rest were there already). */
   outcomes: { inserted: number; total: number };
+  /** What the anomaly detector found replaying the history, and how many episodes this run stored; null when not replayed. */
+  anomalies: ReplayResult | null;
 }
 
 /** Outcome types and budgets the demo needs, each only when absent. */
@@ -161,7 +169,7 @@ function outcomesOf(events: readonly LedgerEvent[]): OutcomeInput[] {
   return out;
 }
 
-export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number; days?: number; actor: string }): Promise<SeedResult> {
+export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number; days?: number; actor: string; replayAnomalies?: boolean }): Promise<SeedResult> {
   const chains = new Map<string, ScopeChain>();
   const created: string[] = [];
   for (const a of DEMO_AGENTS) {
@@ -179,6 +187,7 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
   let inserted = 0;
   let total = 0;
   const produced: OutcomeInput[] = [];
+  const observed: Observation[] = [];
   for (let day = today - days + 1; day <= today; day++) {
     const events: LedgerEvent[] = [];
     for (const a of DEMO_AGENTS) {
@@ -241,8 +250,14 @@ export async function seedDemo(store: Store, pricer: Pricer, opts: { now: number
     total += events.length;
     inserted += (await store.ledger.record(events)).inserted;
     produced.push(...outcomesOf(events));
+    for (const e of events) {
+      const o = observationOf(e);
+      if (o) observed.push(o);
+    }
   }
   // One transaction for all of them: on a restart every key is already there and this is one quick pass.
   const outcomes = { inserted: (await store.outcomes.record(produced)).inserted, total: produced.length };
-  return { chains, created, inserted, total, outcomes };
+  // The incidents, as the detector would have seen them live: the Anomalies page has them from the start.
+  const anomalies = opts.replayAnomalies === false ? null : await replayDemoAnomalies(store, observed, { now: opts.now });
+  return { chains, created, inserted, total, outcomes, anomalies };
 }

@@ -102,7 +102,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         }
         lines.push(
           `Demo mode: upstream is the built-in simulator (no provider configured; no real API is called).`,
-          seeded && seeded.inserted > 0 ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days).` : 'Demo history already present.',
+          seeded && seeded.inserted > 0
+            ? `Seeded ${seeded.inserted.toLocaleString('en')} calls of history (90 days)${seeded.anomalies && seeded.anomalies.found.length > 0 ? `; the anomaly detector found ${seeded.anomalies.found.length} past incidents in it (Anomalies page)` : ''}.`
+            : 'Demo history already present.',
           '',
           `Demo key (${DEMO_KEY_SCOPE}), shown once:  ${key.secret}`,
           `Admin key for /api/ (this run only; set TOLLGATE_ADMIN_KEY to fix it):  ${adminKey ?? ''}`,
