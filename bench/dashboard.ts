@@ -34,6 +34,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { chromiumAvailable, launchChromium, newPage, VIEWPORTS } from '../test/e2e/browser.ts';
 import { ensureDashboardBuilt } from '../test/e2e/dashboard-build.ts';
 import { formatTable } from './gateway/table.ts';
+import { stopAfter } from './run-deadline.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -381,12 +382,7 @@ async function main(): Promise<void> {
     if (child) await stopGateway(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = setTimeout(() => {
-    log(`stopping: the run took longer than ${DEADLINE_MS / 60_000} minutes`);
-    void cleanup().finally(() => process.exit(1));
-  }, DEADLINE_MS);
-  deadline.unref();
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  const disarm = stopAfter(DEADLINE_MS, cleanup, log);
   try {
     log('building the dashboard if web/dist is stale');
     ensureDashboardBuilt();
@@ -443,7 +439,7 @@ async function main(): Promise<void> {
     console.log(formatTable(['type', 'file', 'KB'], transferRows(b.transfers)));
     console.log(`\nAim (issue 8): the overview's first paint on the demo data well under a second. Month-to-date figure visible, cold, median ${ms(mtdMedian)} ms: ${mtdMedian !== null && mtdMedian < AIM_MS ? 'under' : 'NOT under'} ${AIM_MS} ms.`);
   } finally {
-    clearTimeout(deadline);
+    disarm();
     await cleanup();
   }
 }

@@ -25,6 +25,7 @@ import type { OutcomeInput } from '../src/ledger/outcomes-contract.ts';
 import { openPostgresStore } from '../src/ledger/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/ledger/sqlite/sqlite-store.ts';
 import { syntheticEvent } from './synthetic-event.ts';
+import { stopAfter } from './run-deadline.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -238,12 +239,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     for (const s of schemas) await dropPgSchema(s);
   };
-  const deadline = setTimeout(() => {
-    log(`stopping: the run took longer than ${DEADLINE_MS / 60_000} minutes`);
-    void cleanup().finally(() => process.exit(1));
-  }, DEADLINE_MS);
-  deadline.unref();
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  const disarm = stopAfter(DEADLINE_MS, cleanup, log);
   try {
     for (const size of SIZES) {
       const opened: Opened[] = [];
@@ -307,7 +303,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    clearTimeout(deadline);
+    disarm();
     await cleanup();
   }
   const order = (r: Row) => SIZES.indexOf(Number(r.events.replace(/,/g, ''))) * 10 + ['sqlite', 'postgres', 'both'].indexOf(r.backend);
