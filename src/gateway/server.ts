@@ -139,15 +139,6 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const keys = new KeyCache(opts.store.directory, { checkEveryMs: opts.keyCheckEveryMs ?? 1000, now });
   const writer = new GroupCommitter(opts.store.ledger, { ...opts.groupCommit, ...(opts.spool ? { spool: opts.spool, log: { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) } } : {}) });
-  // A full ledger spool pauses model calls (503) rather than lose their rows; admin, health and metrics stay up.
-  app.addHook('onRequest', (req, _reply, done) => {
-    try {
-      if (req.method === 'POST' && ROUTES.some((r) => r.path === req.url.split('?')[0])) writer.assertAccepting();
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  });
   const router = new ModelRouter(opts.upstreams, opts.aliases);
   const routing = opts.routing ? new RoutingTable(opts.routing, router, opts.aliases) : undefined;
   const log = { error: (o: object, m: string) => app.log.error(o, m), warn: (o: object, m: string) => app.log.warn(o, m) };
@@ -203,8 +194,17 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Calls in flight, streams included (Fastify does not track hijacked replies): close() waits for them.
   const inFlight = new Set<Promise<void>>();
+  // A full ledger spool pauses model calls (503) rather than lose their rows; admin, health and metrics stay up.
+  const accepting = (_req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    try {
+      writer.assertAccepting();
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  };
   for (const r of ROUTES) {
-    app.post(r.path, (req, reply) => {
+    app.post(r.path, { onRequest: accepting }, (req, reply) => {
       const call = proxyCall(r, req, reply, deps);
       const tracked = call.then(
         () => undefined,
