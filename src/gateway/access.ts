@@ -13,7 +13,7 @@ import type { Tier } from '../domain/scope.ts';
 import { parseScope, tierOf } from '../domain/scope.ts';
 import { hashesEqual, hashKey } from '../domain/virtual-key.ts';
 import type { KeyCache } from './key-cache.ts';
-import type { SessionCodec } from './session.ts';
+import type { Session, SessionCodec } from './session.ts';
 import { SESSION_COOKIE } from './session.ts';
 
 /**
@@ -85,16 +85,21 @@ export async function authenticate(req: FastifyRequest, deps: AccessDeps): Promi
     if (session === null) throw new TollgateError('unauthenticated', 'your dashboard session has expired or was signed out; sign in again');
     const method = req.method.toUpperCase();
     if (method !== 'GET' && method !== 'HEAD') deps.sessions.checkCsrf(req, session);
-    if (session.kind === 'admin') {
-      if (deps.adminKey === null || !deps.sessions.adminMatches(session, deps.adminKey)) {
-        throw new TollgateError('unauthenticated', 'the admin key changed since you signed in; sign in again');
-      }
-      return { kind: 'admin', actor: 'admin', via: 'session' };
-    }
-    return viewerFromKeyId(session.keyId, deps, 'session');
+    return fromSession(session, deps);
   }
   if (deps.adminKey === null) throw new TollgateError('unauthenticated', 'sign in with a viewer key (the admin API is disabled: set TOLLGATE_ADMIN_KEY to enable it)');
   throw new TollgateError('unauthenticated', 'the admin API needs "Authorization: Bearer <admin key or viewer key>", or a dashboard session');
+}
+
+/** Who a valid session belongs to, if its admin key or viewer key still holds. */
+export async function fromSession(session: Session, deps: AccessDeps): Promise<Principal> {
+  if (session.kind === 'admin') {
+    if (deps.adminKey === null || !deps.sessions.adminMatches(session, deps.adminKey)) {
+      throw new TollgateError('unauthenticated', 'the admin key changed since you signed in; sign in again');
+    }
+    return { kind: 'admin', actor: 'admin', via: 'session' };
+  }
+  return viewerFromKeyId(session.keyId, deps, 'session');
 }
 
 /** A presented secret as a principal: the admin key (compared in constant time) or an active viewer key. */

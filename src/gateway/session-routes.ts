@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TollgateError } from '../domain/errors.ts';
 import type { AccessDeps, Principal } from './access.ts';
-import { authenticate, fromSecret } from './access.ts';
+import { fromSecret, fromSession } from './access.ts';
 import { SESSION_COOKIE } from './session.ts';
 
 export function registerSessionRoutes(app: FastifyInstance, deps: AccessDeps): void {
@@ -30,7 +30,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AccessDeps): v
     const session = cookie ? deps.sessions.open(cookie) : null;
     // Signed out is an answer, not an error: the sign-in page asks before it shows itself.
     if (session === null) return { principal: null, csrfToken: null };
-    const principal = await authenticate(req, deps);
+    const principal = await fromSession(session, deps);
     return sessionJson(principal, deps.sessions.csrfToken(session));
   });
 

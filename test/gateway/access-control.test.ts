@@ -164,6 +164,9 @@ describe('dashboard sessions', () => {
   it('a viewer session reads its own team and nothing else', async () => {
     const s = await signIn(viewer);
     expect(s.json).toMatchObject({ principal: { kind: 'viewer', scope: { path: 'acme/support', tier: 'team' } } });
+    const who = (await (await fetch(`${h.url}/api/session`, { headers: { cookie: s.cookie } })).json()) as { principal: unknown; csrfToken: string };
+    expect(who).toEqual({ principal: { kind: 'viewer', scope: expect.objectContaining({ path: 'acme/support' }) as unknown, display: expect.any(String) as unknown }, csrfToken: s.csrf });
+    expect(await (await fetch(`${h.url}/api/session`)).json()).toEqual({ principal: null, csrfToken: null });
     const mine = await fetch(`${h.url}/api/budgets`, { headers: { cookie: s.cookie } });
     expect(mine.status).toBe(200);
     const theirs = await fetch(`${h.url}/api/budgets?scope=${SECRET_TEAM}`, { headers: { cookie: s.cookie } });
