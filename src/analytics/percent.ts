@@ -1,7 +1,8 @@
 /** Percentages for the dashboard's JSON: exact integer ratios rounded once, to two decimals. */
-import { divRound } from '../domain/money.ts';
+import { ratioBp } from './showback.ts';
 
 /** n / d as a percentage with two decimals (half away from zero); null when d is not positive. */
 export function percentOf(n: bigint, d: bigint): number | null {
-  return d > 0n ? Number(divRound(n * 10_000n, d)) / 100 : null;
+  const bp = ratioBp(n, d);
+  return bp === null ? null : bp / 100;
 }
